@@ -1,0 +1,100 @@
+//! Configuration, layered: defaults in code, then a TOML file (`--config`, `TAILOR_CONFIG`, or
+//! `./tailor.toml` when present), then `TAILOR_*` environment variables, then command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+const DEFAULT_FILE: &str = "tailor.toml";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the catalogue store and everything derived from it live.
+    pub data_dir: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { data_dir: PathBuf::from("var") }
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers' value.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> anyhow::Result<Config> {
+        let file = match file {
+            Some(file) if !file.is_file() => bail!("config file {} does not exist", file.display()),
+            Some(file) => Some(file.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_FILE)).filter(|f| f.is_file()),
+        };
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = &file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment
+            .merge(Env::prefixed("TAILOR_").split("__").filter(is_config_key))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .with_context(|| match &file {
+                Some(file) => format!("invalid configuration (file {}, TAILOR_* variables, flags)", file.display()),
+                None => "invalid configuration (TAILOR_* variables, flags)".to_owned(),
+            })
+    }
+}
+
+/// Other `TAILOR_*` variables (`TAILOR_CONFIG`, ones scripts use) are not configuration keys.
+fn is_config_key(key: &figment::value::UncasedStr) -> bool {
+    let top_level = key.as_str().split('.').next().unwrap_or_default();
+    match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(keys)) => keys.keys().any(|k| k.eq_ignore_ascii_case(top_level)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err, reason = "figment::Jail closures must return figment::Error")]
+mod tests {
+    use figment::Jail;
+
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        Jail::expect_with(|jail| {
+            assert_eq!(Config::load(None, Overrides::default()).unwrap(), Config::default());
+
+            jail.create_file(DEFAULT_FILE, "data_dir = \"from-file\"")?;
+            assert_eq!(Config::load(None, Overrides::default()).unwrap().data_dir, PathBuf::from("from-file"));
+
+            jail.set_env("TAILOR_DATA_DIR", "from-env");
+            jail.set_env("TAILOR_SOMETHING_ELSE", "ignored");
+            assert_eq!(Config::load(None, Overrides::default()).unwrap().data_dir, PathBuf::from("from-env"));
+
+            let flags = Overrides { data_dir: Some("from-flag".into()) };
+            assert_eq!(Config::load(None, flags).unwrap().data_dir, PathBuf::from("from-flag"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_errors() {
+        Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "data_dri = \"typo\"")?;
+            let err = Config::load(Some(Path::new("bad.toml")), Overrides::default()).unwrap_err();
+            assert!(format!("{err:#}").contains("data_dri"), "{err:#}");
+            let err = Config::load(Some(Path::new("absent.toml")), Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains("absent.toml does not exist"));
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,50 @@
+//! `tailor`: the one command that drives Tailor's pipeline.
+
+mod catalog;
+mod config;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Overrides};
+
+#[derive(Parser)]
+#[command(name = "tailor", version, about = "Tailor: a streaming, multimodal fashion recommender")]
+struct Cli {
+    /// TOML configuration file [default: ./tailor.toml when present]
+    #[arg(long, global = true, env = "TAILOR_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory for the catalogue store and derived data [default: ./var]
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ingest a catalogue file into the store; bad rows are reported, good rows kept.
+    Ingest(catalog::IngestArgs),
+    /// Inspect the ingested catalogue.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = Config::load(cli.config.as_deref(), Overrides { data_dir: cli.data_dir }).and_then(|config| match cli
+        .command
+    {
+        Command::Ingest(args) => catalog::ingest(&config, args),
+        Command::Catalog(command) => catalog::run(&config, command),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

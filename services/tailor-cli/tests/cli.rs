@@ -1,0 +1,102 @@
+//! The `tailor` binary as a user runs it.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+fn tailor(data_dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("tailor").unwrap();
+    cmd.arg("--data-dir").arg(data_dir).env_remove("TAILOR_DATA_DIR").env_remove("TAILOR_CONFIG");
+    cmd
+}
+
+fn myntra_dir() -> PathBuf {
+    std::env::var_os("TAILOR_MYNTRA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/myntra"))
+}
+
+#[test]
+fn ingests_the_myntra_catalogue_and_reports_counts() {
+    let dir = TempDir::new().unwrap();
+    tailor(dir.path())
+        .args(["ingest", "--format", "myntra"])
+        .arg(myntra_dir())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("read 44446, ingested 44439 (new 44439, updated 0, unchanged 0), rejected 7"))
+        .stdout(predicate::str::contains("with image 11882, text only 32557, image only 0"))
+        .stderr(predicate::str::contains("styles.csv:3679: rejected: item 42878 has neither text"));
+    tailor(dir.path())
+        .args(["catalog", "stats"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("44439 items loaded in"))
+        .stdout(predicate::str::contains("text and image      11882"));
+    tailor(dir.path())
+        .args(["catalog", "show", "15970"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"title\": \"Turtle Check Men Navy Blue Shirt\""));
+}
+
+#[test]
+fn reports_every_bad_row_and_keeps_the_good_ones() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("shop.csv");
+    std::fs::write(&file, "id,title,price\n1,Shirt,10\n2,Hat,ten\n3,,\n4,Scarf,5,extra\n5,Belt,7\n").unwrap();
+    tailor(&dir.path().join("var"))
+        .args(["ingest", "--format", "generic"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("read 5, ingested 2 (new 2, updated 0, unchanged 0), rejected 3"))
+        .stderr(predicate::str::contains("shop.csv:3: rejected: price \"ten\" is not a number"))
+        .stderr(predicate::str::contains("shop.csv:4: rejected: item 3 has neither text"))
+        .stderr(predicate::str::contains("shop.csv:5: rejected: row has 4 fields, the header has 3"));
+}
+
+#[test]
+fn unusable_input_fails_with_a_message_naming_the_problem() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("articles.csv");
+    std::fs::write(&file, "foo,bar\n1,2\n").unwrap();
+    tailor(dir.path())
+        .args(["ingest", "--format", "hm"])
+        .arg(&file)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("not the hm layout: missing column(s) article_id, prod_name"));
+    tailor(dir.path())
+        .args(["ingest", "--format", "myntra", "/nonexistent/styles.csv"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("cannot read /nonexistent"));
+    tailor(dir.path())
+        .args(["ingest", "--format", "zara", "x.csv"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("invalid value 'zara'"));
+    tailor(dir.path())
+        .args(["catalog", "show", "404"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no item 404"));
+}
+
+#[test]
+fn data_dir_comes_from_the_config_file_when_no_flag_is_given() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(dir.path().join("tailor.toml"), "data_dir = \"from-config\"\n").unwrap();
+    std::fs::write(dir.path().join("shop.csv"), "id,title\n1,Shirt\n").unwrap();
+    Command::cargo_bin("tailor")
+        .unwrap()
+        .current_dir(dir.path())
+        .env_remove("TAILOR_DATA_DIR")
+        .args(["ingest", "--format", "generic", "shop.csv"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("from-config/catalog.redb: 1 items"));
+}

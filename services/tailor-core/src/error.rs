@@ -1,0 +1,32 @@
+use thiserror::Error;
+
+/// Every way the domain refuses a value. Adapters wrap this in their own error types.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum CoreError {
+    #[error("{kind} id is empty")]
+    EmptyId { kind: &'static str },
+    #[error("{kind} id is {len} bytes long; the limit is {max}")]
+    IdTooLong { kind: &'static str, len: usize, max: usize },
+    #[error("{kind} id {id:?} contains {found:?}; allowed are ASCII letters, digits and - _ . :")]
+    InvalidIdCharacter { kind: &'static str, id: String, found: char },
+    #[error("item {id} has neither text (title or description) nor an image: nothing to embed")]
+    ItemWithoutContent { id: String },
+    #[error("price {0} is not a finite, non-negative number")]
+    InvalidPrice(f64),
+    #[error("gender {0:?} is not one of men, women, boys, girls, unisex")]
+    UnknownGender(String),
+    #[error("vector has dimension {found}, expected {expected}")]
+    DimensionMismatch { expected: usize, found: usize },
+    #[error("vector dimension must be at least 1")]
+    ZeroDimension,
+    #[error("vector component {index} is {value}, not a finite number")]
+    NonFiniteComponent { index: usize, value: f32 },
+    #[error("vector has zero length and cannot be normalised")]
+    ZeroVector,
+    #[error("weights and vectors differ in count: {weights} weights for {vectors} vectors")]
+    WeightCountMismatch { weights: usize, vectors: usize },
+    #[error("item {0} appears twice in the item matrix")]
+    DuplicateItem(String),
+    #[error("no item has {field} = {value:?}")]
+    UnknownAttributeValue { field: &'static str, value: String },
+}

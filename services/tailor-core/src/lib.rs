@@ -1,0 +1,19 @@
+//! Tailor's pure domain: catalogue items, identifiers, L2-normalised embeddings, vector maths and
+//! exact top-K search over a contiguous item matrix. Nothing here performs I/O; adapters (catalogue
+//! store, event log, HTTP, libtorch) live in other crates and depend on this one.
+
+mod error;
+mod filter;
+mod ids;
+mod item;
+mod matrix;
+mod top_k;
+pub mod vector;
+
+pub use error::CoreError;
+pub use filter::{AttributeFilter, FilterField, ResolvedFilter};
+pub use ids::{ItemId, SessionId, UserId};
+pub use item::{Attributes, Gender, ImageRef, Item, Modality, Price};
+pub use matrix::{ItemMatrix, ItemMatrixBuilder, RowSet};
+pub use top_k::{Scored, top_k};
+pub use vector::Embedding;

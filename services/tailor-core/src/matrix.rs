@@ -1,0 +1,175 @@
+use std::collections::HashMap;
+
+use crate::filter::{RowCodes, Vocabulary};
+use crate::{AttributeFilter, Attributes, CoreError, Embedding, FilterField, ItemId, ResolvedFilter};
+
+/// Item embeddings in one contiguous row-major buffer, with the ids and interned filter
+/// attributes of each row. Scanning it touches memory sequentially, which is what keeps exact
+/// top-K fast.
+#[derive(Debug)]
+pub struct ItemMatrix {
+    dim: usize,
+    ids: Vec<ItemId>,
+    rows_by_id: HashMap<ItemId, u32>,
+    values: Vec<f32>,
+    codes: Vec<RowCodes>,
+    vocabularies: [Vocabulary; FilterField::COUNT],
+}
+
+impl ItemMatrix {
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    pub fn id(&self, row: u32) -> &ItemId {
+        &self.ids[row as usize]
+    }
+
+    pub fn row_of(&self, id: &ItemId) -> Option<u32> {
+        self.rows_by_id.get(id).copied()
+    }
+
+    pub fn row(&self, row: u32) -> &[f32] {
+        let start = row as usize * self.dim;
+        &self.values[start..start + self.dim]
+    }
+
+    pub(crate) fn row_codes(&self, row: u32) -> &RowCodes {
+        &self.codes[row as usize]
+    }
+
+    /// Checks a filter against the values this matrix holds; a value no item has is an error
+    /// naming the field, not a silently empty result.
+    pub fn resolve(&self, filter: &AttributeFilter) -> Result<ResolvedFilter, CoreError> {
+        ResolvedFilter::resolve(filter, &self.vocabularies)
+    }
+
+    /// The rows of the given ids; ids not in the matrix are skipped.
+    pub fn rows_of<'a>(&self, ids: impl IntoIterator<Item = &'a ItemId>) -> RowSet {
+        let mut set = RowSet::new(self.len());
+        ids.into_iter().filter_map(|id| self.row_of(id)).for_each(|row| set.insert(row));
+        set
+    }
+}
+
+pub struct ItemMatrixBuilder {
+    matrix: ItemMatrix,
+}
+
+impl ItemMatrixBuilder {
+    pub fn new(dim: usize) -> Result<Self, CoreError> {
+        if dim == 0 {
+            return Err(CoreError::ZeroDimension);
+        }
+        let matrix = ItemMatrix {
+            dim,
+            ids: Vec::new(),
+            rows_by_id: HashMap::new(),
+            values: Vec::new(),
+            codes: Vec::new(),
+            vocabularies: Default::default(),
+        };
+        Ok(ItemMatrixBuilder { matrix })
+    }
+
+    pub fn push(&mut self, id: ItemId, attributes: &Attributes, embedding: &Embedding) -> Result<(), CoreError> {
+        let m = &mut self.matrix;
+        if embedding.dim() != m.dim {
+            return Err(CoreError::DimensionMismatch { expected: m.dim, found: embedding.dim() });
+        }
+        if m.rows_by_id.contains_key(&id) {
+            return Err(CoreError::DuplicateItem(id.to_string()));
+        }
+        let codes = FilterField::ALL.map(|field| m.vocabularies[field.index()].intern(field.value(attributes)));
+        m.rows_by_id.insert(id.clone(), m.ids.len() as u32);
+        m.ids.push(id);
+        m.values.extend_from_slice(embedding.as_slice());
+        m.codes.push(codes);
+        Ok(())
+    }
+
+    pub fn build(self) -> ItemMatrix {
+        self.matrix
+    }
+}
+
+/// A set of matrix rows (a bitset), e.g. the items a visitor already interacted with.
+#[derive(Clone, Debug)]
+pub struct RowSet {
+    words: Vec<u64>,
+}
+
+impl RowSet {
+    pub fn new(rows: usize) -> RowSet {
+        RowSet { words: vec![0; rows.div_ceil(64)] }
+    }
+
+    pub fn insert(&mut self, row: u32) {
+        self.words[row as usize / 64] |= 1 << (row % 64);
+    }
+
+    pub fn contains(&self, row: u32) -> bool {
+        self.words.get(row as usize / 64).is_some_and(|w| w & (1 << (row % 64)) != 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Gender;
+
+    fn embedding(values: &[f32]) -> Embedding {
+        Embedding::new(values.to_vec(), values.len()).unwrap()
+    }
+
+    #[test]
+    fn builder_checks_dimension_and_duplicates() {
+        let mut builder = ItemMatrixBuilder::new(2).unwrap();
+        let id = ItemId::new("a").unwrap();
+        builder.push(id.clone(), &Attributes::default(), &embedding(&[1.0, 0.0])).unwrap();
+        assert_eq!(
+            builder.push(id, &Attributes::default(), &embedding(&[0.0, 1.0])),
+            Err(CoreError::DuplicateItem("a".into()))
+        );
+        assert_eq!(
+            builder.push(ItemId::new("b").unwrap(), &Attributes::default(), &embedding(&[1.0, 0.0, 0.0])),
+            Err(CoreError::DimensionMismatch { expected: 2, found: 3 })
+        );
+        let matrix = builder.build();
+        assert_eq!(matrix.len(), 1);
+        assert_eq!(matrix.row(0), &[1.0, 0.0]);
+    }
+
+    #[test]
+    fn filters_resolve_case_insensitively_and_name_unknown_values() {
+        let mut builder = ItemMatrixBuilder::new(2).unwrap();
+        let attributes =
+            Attributes { gender: Some(Gender::Men), colour: Some("Navy Blue".into()), ..Default::default() };
+        builder.push(ItemId::new("a").unwrap(), &attributes, &embedding(&[1.0, 0.0])).unwrap();
+        let matrix = builder.build();
+        let filter = AttributeFilter::default().with(FilterField::Colour, "navy blue").with(FilterField::Gender, "MEN");
+        assert!(matrix.resolve(&filter).unwrap().matches(matrix.row_codes(0)));
+        let unknown = AttributeFilter::default().with(FilterField::Colour, "teal");
+        assert_eq!(
+            matrix.resolve(&unknown),
+            Err(CoreError::UnknownAttributeValue { field: "colour", value: "teal".into() })
+        );
+    }
+
+    #[test]
+    fn row_set_membership() {
+        let mut set = RowSet::new(130);
+        set.insert(0);
+        set.insert(129);
+        assert!(set.contains(0) && set.contains(129));
+        assert!(!set.contains(1) && !set.contains(64) && !set.contains(10_000));
+    }
+}

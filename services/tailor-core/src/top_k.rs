@@ -1,0 +1,62 @@
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use crate::vector::{check_finite, dot};
+use crate::{CoreError, ItemMatrix, ResolvedFilter, RowSet};
+
+/// A matrix row and its score against the query.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scored {
+    pub row: u32,
+    pub score: f32,
+}
+
+impl Eq for Scored {}
+
+impl Ord for Scored {
+    /// Higher scores rank first; equal scores rank the lower row first, so results are
+    /// deterministic.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.score.total_cmp(&other.score).then_with(|| other.row.cmp(&self.row))
+    }
+}
+
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Exact top-`k` rows by dot product with `query`, best first, skipping excluded rows and rows
+/// that fail the filter. With normalised rows and query the score is the cosine similarity.
+pub fn top_k(
+    matrix: &ItemMatrix,
+    query: &[f32],
+    k: usize,
+    exclude: &RowSet,
+    filter: &ResolvedFilter,
+) -> Result<Vec<Scored>, CoreError> {
+    if query.len() != matrix.dim() {
+        return Err(CoreError::DimensionMismatch { expected: matrix.dim(), found: query.len() });
+    }
+    check_finite(query)?;
+    if k == 0 {
+        return Ok(Vec::new());
+    }
+    // A min-heap of the best k so far: its top is the candidate to beat.
+    let mut best: BinaryHeap<Reverse<Scored>> = BinaryHeap::with_capacity(k + 1);
+    for row in 0..matrix.len() as u32 {
+        if exclude.contains(row) || !filter.matches(matrix.row_codes(row)) {
+            continue;
+        }
+        let candidate = Scored { row, score: dot(query, matrix.row(row)) };
+        if best.len() < k {
+            best.push(Reverse(candidate));
+        } else if best.peek().is_some_and(|Reverse(worst)| candidate > *worst) {
+            best.pop();
+            best.push(Reverse(candidate));
+        }
+    }
+    // Ascending order of `Reverse` is best first.
+    Ok(best.into_sorted_vec().into_iter().map(|Reverse(s)| s).collect())
+}
