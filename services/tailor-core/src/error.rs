@@ -27,6 +27,8 @@ pub enum CoreError {
     WeightCountMismatch { weights: usize, vectors: usize },
     #[error("item {0} appears twice in the item matrix")]
     DuplicateItem(String),
+    #[error("rating {0:?} is not a number from 1 to 10")]
+    InvalidRating(Option<f32>),
     #[error("no item has {field} = {value:?}")]
     UnknownAttributeValue { field: &'static str, value: String },
 }

@@ -2,6 +2,7 @@
 //! exact top-K search over a contiguous item matrix. Nothing here performs I/O; adapters (catalogue
 //! store, event log, HTTP, libtorch) live in other crates and depend on this one.
 
+mod aggregate;
 mod error;
 mod filter;
 mod ids;
@@ -10,6 +11,7 @@ mod matrix;
 mod top_k;
 pub mod vector;
 
+pub use aggregate::{AggregateWeights, InteractionKind, RATING_MAX, RATING_MIN, UserAggregate};
 pub use error::CoreError;
 pub use filter::{AttributeFilter, FilterField, ResolvedFilter};
 pub use ids::{ItemId, SessionId, UserId};
