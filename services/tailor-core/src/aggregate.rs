@@ -2,10 +2,13 @@
 //! with. The streaming consumer updates it one event at a time and the trainer builds user-tower
 //! inputs with the same code, so serving and training agree.
 
+use serde::{Deserialize, Serialize};
+
 use crate::vector::{add_scaled, check_finite};
 use crate::{CoreError, Embedding};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum InteractionKind {
     View,
     Click,

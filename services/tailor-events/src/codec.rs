@@ -1,0 +1,122 @@
+//! Avro single-object encoding: `C3 01`, the writer schema's fingerprint (8 bytes, little-endian),
+//! then the binary datum. Events written with any known schema version are resolved to the
+//! current one.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use apache_avro::from_value;
+use apache_avro::reader::datum::GenericDatumReader;
+use apache_avro::writer::datum::GenericDatumWriter;
+use serde::de::DeserializeOwned;
+use tailor_core::{InteractionKind, ItemId, RATING_MAX, RATING_MIN, SessionId, UserId};
+
+use crate::events::{Interaction, ItemUpsert, ModelPublished, SubjectKind};
+use crate::schemas::{Kind, REGISTRY};
+use crate::{EventError, Fingerprint};
+
+const MARKER: [u8; 2] = [0xC3, 0x01];
+
+/// A reader per known writer schema, resolving to the current schema; building one costs more
+/// than decoding an event, so they are built once.
+static READERS: LazyLock<HashMap<Fingerprint, GenericDatumReader<'static>>> = LazyLock::new(|| {
+    REGISTRY
+        .known()
+        .map(|(fingerprint, known)| {
+            let (_, current) = REGISTRY.current(known.kind);
+            let reader = GenericDatumReader::builder(&known.schema).reader_schema(current).build();
+            (*fingerprint, reader.unwrap_or_else(|e| panic!("{} does not resolve: {e}", known.kind.name())))
+        })
+        .collect()
+});
+
+static WRITERS: LazyLock<HashMap<Kind, GenericDatumWriter<'static>>> = LazyLock::new(|| {
+    Kind::ALL
+        .into_iter()
+        .map(|kind| {
+            (kind, GenericDatumWriter::builder(REGISTRY.current(kind).1).build().expect("the current schemas resolve"))
+        })
+        .collect()
+});
+const HEADER_LEN: usize = MARKER.len() + 8;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    Interaction(Interaction),
+    /// Boxed: upserts are rare and large, interactions are the hot path.
+    ItemUpsert(Box<ItemUpsert>),
+    ModelPublished(ModelPublished),
+}
+
+impl Event {
+    fn kind(&self) -> Kind {
+        match self {
+            Event::Interaction(_) => Kind::Interaction,
+            Event::ItemUpsert(_) => Kind::ItemUpsert,
+            Event::ModelPublished(_) => Kind::ModelPublished,
+        }
+    }
+}
+
+/// Encodes an event with its current schema.
+pub fn encode(event: &Event) -> Vec<u8> {
+    let kind = event.kind();
+    let (fingerprint, _) = REGISTRY.current(kind);
+    let writer = &WRITERS[&kind];
+    let datum = match event {
+        Event::Interaction(e) => writer.write_ser_to_vec(e),
+        Event::ItemUpsert(e) => writer.write_ser_to_vec(e),
+        Event::ModelPublished(e) => writer.write_ser_to_vec(e),
+    }
+    // The Rust types mirror the schemas; the round-trip tests keep it that way.
+    .unwrap_or_else(|e| panic!("{} does not match its schema: {e}", kind.name()));
+    let mut message = Vec::with_capacity(HEADER_LEN + datum.len());
+    message.extend_from_slice(&MARKER);
+    message.extend_from_slice(&fingerprint.0);
+    message.extend_from_slice(&datum);
+    message
+}
+
+/// Decodes a message written with any known schema version and checks what the schema cannot
+/// express (ids, rating range).
+pub fn decode(message: &[u8]) -> Result<Event, EventError> {
+    if message.len() < HEADER_LEN {
+        return Err(EventError::TooShort(message.len()));
+    }
+    if message[..2] != MARKER {
+        return Err(EventError::NotSingleObject);
+    }
+    let fingerprint = Fingerprint(message[2..HEADER_LEN].try_into().expect("8 bytes"));
+    let known = REGISTRY.writer(fingerprint).ok_or(EventError::UnknownFingerprint(fingerprint))?;
+    let schema_name = known.kind.name();
+    let undecodable = |e: apache_avro::Error| EventError::Undecodable { schema: schema_name, reason: e.to_string() };
+    let mut body = &message[HEADER_LEN..];
+    let value = READERS[&fingerprint].read_value(&mut body).map_err(undecodable)?;
+    if !body.is_empty() {
+        return Err(EventError::TrailingBytes { schema: schema_name, trailing: body.len() });
+    }
+    fn typed<T: DeserializeOwned>(value: &apache_avro::types::Value, schema: &'static str) -> Result<T, EventError> {
+        from_value(value).map_err(|e| EventError::Undecodable { schema, reason: e.to_string() })
+    }
+    let event = match known.kind {
+        Kind::Interaction => Event::Interaction(check_interaction(typed(&value, schema_name)?)?),
+        Kind::ItemUpsert => Event::ItemUpsert(Box::new(typed(&value, schema_name)?)),
+        Kind::ModelPublished => Event::ModelPublished(typed(&value, schema_name)?),
+    };
+    Ok(event)
+}
+
+fn check_interaction(event: Interaction) -> Result<Interaction, EventError> {
+    let invalid = |reason: String| EventError::Invalid { schema: Kind::Interaction.name(), reason };
+    match event.subject_kind {
+        SubjectKind::User => UserId::new(event.subject.as_str()).map(drop),
+        SubjectKind::Session => SessionId::new(event.subject.as_str()).map(drop),
+    }
+    .map_err(|e| invalid(e.to_string()))?;
+    ItemId::new(event.item_id.as_str()).map_err(|e| invalid(e.to_string()))?;
+    match (event.kind, event.value) {
+        (InteractionKind::Rating, Some(r)) if (RATING_MIN..=RATING_MAX).contains(&r) => Ok(event),
+        (InteractionKind::Rating, other) => Err(invalid(format!("rating {other:?} is not a number from 1 to 10"))),
+        _ => Ok(event),
+    }
+}
