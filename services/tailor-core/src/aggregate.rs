@@ -54,6 +54,14 @@ impl Default for AggregateWeights {
 pub const RATING_MIN: f32 = 1.0;
 pub const RATING_MAX: f32 = 10.0;
 
+/// The rating an interaction of kind [`InteractionKind::Rating`] must carry: 1 to 10.
+pub fn check_rating(value: Option<f32>) -> Result<f32, CoreError> {
+    match value {
+        Some(rating) if (RATING_MIN..=RATING_MAX).contains(&rating) => Ok(rating),
+        other => Err(CoreError::InvalidRating(other)),
+    }
+}
+
 impl AggregateWeights {
     /// The weight of one interaction; `value` is the rating for [`InteractionKind::Rating`] and
     /// ignored otherwise.
@@ -65,13 +73,10 @@ impl AggregateWeights {
             InteractionKind::Dislike => self.dislike,
             InteractionKind::AddToCart => self.add_to_cart,
             InteractionKind::Purchase => self.purchase,
-            InteractionKind::Rating => match value {
-                Some(rating) if (RATING_MIN..=RATING_MAX).contains(&rating) => {
-                    let middle = (RATING_MIN + RATING_MAX) / 2.0;
-                    self.rating * (rating - middle) / (RATING_MAX - middle)
-                }
-                other => return Err(CoreError::InvalidRating(other)),
-            },
+            InteractionKind::Rating => {
+                let middle = (RATING_MIN + RATING_MAX) / 2.0;
+                self.rating * (check_rating(value)? - middle) / (RATING_MAX - middle)
+            }
         })
     }
 

@@ -11,7 +11,7 @@ mod matrix;
 mod top_k;
 pub mod vector;
 
-pub use aggregate::{AggregateWeights, InteractionKind, RATING_MAX, RATING_MIN, UserAggregate};
+pub use aggregate::{AggregateWeights, InteractionKind, RATING_MAX, RATING_MIN, UserAggregate, check_rating};
 pub use error::CoreError;
 pub use filter::{AttributeFilter, FilterField, ResolvedFilter};
 pub use ids::{ItemId, SessionId, UserId};

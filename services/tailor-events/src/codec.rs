@@ -9,13 +9,14 @@ use apache_avro::from_value;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
 use serde::de::DeserializeOwned;
-use tailor_core::{InteractionKind, ItemId, RATING_MAX, RATING_MIN, SessionId, UserId};
+use tailor_core::{InteractionKind, ItemId, SessionId, UserId, check_rating};
 
 use crate::events::{Interaction, ItemUpsert, ModelPublished, SubjectKind};
 use crate::schemas::{Kind, REGISTRY};
 use crate::{EventError, Fingerprint};
 
 const MARKER: [u8; 2] = [0xC3, 0x01];
+const HEADER_LEN: usize = MARKER.len() + 8;
 
 /// A reader per known writer schema, resolving to the current schema; building one costs more
 /// than decoding an event, so they are built once.
@@ -38,7 +39,6 @@ static WRITERS: LazyLock<HashMap<Kind, GenericDatumWriter<'static>>> = LazyLock:
         })
         .collect()
 });
-const HEADER_LEN: usize = MARKER.len() + 8;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
@@ -114,9 +114,8 @@ fn check_interaction(event: Interaction) -> Result<Interaction, EventError> {
     }
     .map_err(|e| invalid(e.to_string()))?;
     ItemId::new(event.item_id.as_str()).map_err(|e| invalid(e.to_string()))?;
-    match (event.kind, event.value) {
-        (InteractionKind::Rating, Some(r)) if (RATING_MIN..=RATING_MAX).contains(&r) => Ok(event),
-        (InteractionKind::Rating, other) => Err(invalid(format!("rating {other:?} is not a number from 1 to 10"))),
-        _ => Ok(event),
+    if event.kind == InteractionKind::Rating {
+        check_rating(event.value).map_err(|e| invalid(e.to_string()))?;
     }
+    Ok(event)
 }

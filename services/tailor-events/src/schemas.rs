@@ -51,7 +51,7 @@ pub(crate) struct Known {
 
 pub(crate) struct Registry {
     by_fingerprint: HashMap<Fingerprint, Known>,
-    current: HashMap<Kind, (Fingerprint, Schema)>,
+    current: HashMap<Kind, Fingerprint>,
 }
 
 impl Registry {
@@ -64,12 +64,12 @@ impl Registry {
     }
 
     pub fn current(&self, kind: Kind) -> (Fingerprint, &Schema) {
-        let (fingerprint, schema) = &self.current[&kind];
-        (*fingerprint, schema)
+        let fingerprint = self.current[&kind];
+        (fingerprint, &self.by_fingerprint[&fingerprint].schema)
     }
 }
 
-pub(crate) fn fingerprint(schema: &Schema) -> Fingerprint {
+fn fingerprint(schema: &Schema) -> Fingerprint {
     let bytes = schema.fingerprint::<Rabin>().bytes;
     Fingerprint(bytes.try_into().expect("a Rabin fingerprint is 8 bytes"))
 }
@@ -80,7 +80,7 @@ pub(crate) static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
     for (kind, source) in SOURCES {
         let schema = Schema::parse_str(source).unwrap_or_else(|e| panic!("schema {} does not parse: {e}", kind.name()));
         let fingerprint = fingerprint(&schema);
-        registry.current.entry(kind).or_insert_with(|| (fingerprint, schema.clone()));
+        registry.current.entry(kind).or_insert(fingerprint);
         registry.by_fingerprint.insert(fingerprint, Known { kind, schema });
     }
     registry
