@@ -1,0 +1,30 @@
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum LogError {
+    #[error("unknown topic {0:?}; topics are created from the configuration")]
+    UnknownTopic(String),
+    #[error("topic {topic:?} has {partitions} partitions, but {given} start offsets were given")]
+    PartitionCountMismatch { topic: String, partitions: u32, given: usize },
+    #[error("invalid topic configuration for {topic:?}: {reason}")]
+    InvalidTopic { topic: String, reason: String },
+    #[error("{path}: corrupt record at byte {position}: {reason}")]
+    Corrupt { path: PathBuf, position: u64, reason: String },
+    #[error("message of {size} bytes exceeds the {limit}-byte limit")]
+    MessageTooLarge { size: usize, limit: usize },
+    #[error("{path} is in use by another process (the embedded log has one writer)")]
+    Locked { path: PathBuf },
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+    #[error("broker: {0}")]
+    Broker(String),
+}
+
+impl LogError {
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> LogError {
+        let context = context.into();
+        move |source| LogError::Io { context, source }
+    }
+}
