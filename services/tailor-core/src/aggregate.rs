@@ -89,7 +89,7 @@ impl AggregateWeights {
 /// The running aggregate for one visitor. Its value depends only on the set of interactions
 /// applied, not on their order: the sum is kept as of the newest timestamp seen, and an event
 /// older than that enters already faded.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UserAggregate {
     sum: Vec<f32>,
     as_of_ms: Option<i64>,
@@ -133,6 +133,10 @@ impl UserAggregate {
     /// are none).
     pub fn vector(&self) -> Option<Embedding> {
         Embedding::new(self.sum.clone(), self.sum.len()).ok()
+    }
+
+    pub fn dim(&self) -> usize {
+        self.sum.len()
     }
 
     pub fn interactions(&self) -> u64 {

@@ -54,6 +54,14 @@ macro_rules! id_type {
             }
         }
 
+        /// Lets maps keyed by the id be searched with a `&str`; the derived `Hash` hashes the
+        /// inner string, so the two agree.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)

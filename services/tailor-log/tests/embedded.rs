@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, EventLog, LogError, Message, Record, TopicConfig, partition_for_key};
+use tailor_log::{
+    DEFAULT_SEGMENT_BYTES, EmbeddedLog, EventLog, LogError, Message, Record, TopicConfig, partition_for_key,
+};
 
 const TOPIC: &str = "interactions";
 

@@ -171,7 +171,8 @@ impl Partition {
     }
 
     fn roll_if_full(&self, writer: &mut Writer) -> Result<(), LogError> {
-        let full = self.segments.read().expect("segments lock").last().expect("active segment").size >= self.segment_bytes;
+        let full =
+            self.segments.read().expect("segments lock").last().expect("active segment").size >= self.segment_bytes;
         if !full {
             return Ok(());
         }
@@ -271,7 +272,8 @@ impl Partition {
         cursor.next = cursor.next.max(first.base);
         let i = segments.partition_point(|s| s.base <= cursor.next) - 1;
         let segment = &segments[i];
-        cursor.file = Some(File::open(&segment.path).map_err(LogError::io(format!("opening {}", segment.path.display())))?);
+        cursor.file =
+            Some(File::open(&segment.path).map_err(LogError::io(format!("opening {}", segment.path.display())))?);
         cursor.path = segment.path.clone();
         cursor.base = segment.base;
         cursor.position = segment.position_for(cursor.next);
@@ -325,7 +327,10 @@ fn scan(path: PathBuf, base: u64, newest: bool) -> Result<(Segment, u64), LogErr
         if !newest {
             return Err(LogError::Corrupt { path: segment.path, position: position as u64, reason: failure });
         }
-        let file = OpenOptions::new().write(true).open(&segment.path).map_err(LogError::io(format!("repairing {}", segment.path.display())))?;
+        let file = OpenOptions::new()
+            .write(true)
+            .open(&segment.path)
+            .map_err(LogError::io(format!("repairing {}", segment.path.display())))?;
         file.set_len(position as u64).map_err(LogError::io(format!("repairing {}", segment.path.display())))?;
         file.sync_all().map_err(LogError::io(format!("repairing {}", segment.path.display())))?;
         break;

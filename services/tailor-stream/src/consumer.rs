@@ -1,0 +1,220 @@
+//! The streaming consumer: reads interaction events, folds each into its visitor's state, sends
+//! what it cannot use to the dead-letter topic with the reason, and carries on.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tailor_events::{Event, decode};
+use tailor_log::{EventLog, LogReader, Message, Record};
+
+use crate::{ItemVectors, Outcome, Snapshot, StreamError, VisitorStates, load_snapshot, metrics, write_snapshot};
+
+/// Header naming why a message was dead-lettered.
+pub const DEAD_LETTER_REASON: &str = "tailor.reason";
+/// Header naming where a dead-lettered message was read: `topic/partition/offset`.
+pub const DEAD_LETTER_SOURCE: &str = "tailor.source";
+
+/// Per partition, the offset after the last record applied. Shared with the snapshot writer.
+pub(crate) struct Positions(Box<[AtomicU64]>);
+
+impl Positions {
+    fn new(from: &[u64]) -> Positions {
+        Positions(from.iter().map(|&o| AtomicU64::new(o)).collect())
+    }
+
+    pub fn get(&self) -> Vec<u64> {
+        self.0.iter().map(|o| o.load(Ordering::Acquire)).collect()
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchSummary {
+    pub applied: u64,
+    pub redelivered: u64,
+    pub resent: u64,
+    pub dead_lettered: u64,
+}
+
+impl BatchSummary {
+    pub fn records(&self) -> u64 {
+        self.applied + self.redelivered + self.resent + self.dead_lettered
+    }
+}
+
+pub struct StreamConsumer {
+    log: Arc<dyn EventLog>,
+    topic: String,
+    dead_letter_topic: String,
+    reader: Box<dyn LogReader>,
+    states: Arc<VisitorStates>,
+    items: Arc<ItemVectors>,
+    positions: Arc<Positions>,
+    snapshot_path: PathBuf,
+}
+
+impl StreamConsumer {
+    /// Loads the snapshot at `snapshot_path` into `states` when there is one and starts reading
+    /// `topic` where it left off (from the beginning otherwise).
+    pub fn start(
+        log: Arc<dyn EventLog>,
+        topic: &str,
+        dead_letter_topic: &str,
+        states: Arc<VisitorStates>,
+        items: Arc<ItemVectors>,
+        snapshot_path: &Path,
+    ) -> Result<(StreamConsumer, Option<Snapshot>), StreamError> {
+        if items.dim() != states.dim() {
+            let mismatch = tailor_core::CoreError::DimensionMismatch { expected: states.dim(), found: items.dim() };
+            return Err(mismatch.into());
+        }
+        let partitions = log.partitions(topic)? as usize;
+        let snapshot = load_snapshot(snapshot_path, &states)?;
+        let mut from = vec![0; partitions];
+        if let Some(snapshot) = &snapshot {
+            let bad = |reason: String| StreamError::Snapshot { path: snapshot_path.to_path_buf(), reason };
+            if snapshot.topic != topic {
+                return Err(bad(format!("taken from topic {:?}, not {topic:?}", snapshot.topic)));
+            }
+            if snapshot.positions.len() > partitions {
+                return Err(bad(format!("{} partitions, the topic has {partitions}", snapshot.positions.len())));
+            }
+            // Partitions added since start from their beginning.
+            from[..snapshot.positions.len()].copy_from_slice(&snapshot.positions);
+        }
+        let reader = log.reader(topic, &from)?;
+        let consumer = StreamConsumer {
+            log,
+            topic: topic.to_owned(),
+            dead_letter_topic: dead_letter_topic.to_owned(),
+            reader,
+            states,
+            items,
+            positions: Arc::new(Positions::new(&from)),
+            snapshot_path: snapshot_path.to_path_buf(),
+        };
+        Ok((consumer, snapshot))
+    }
+
+    pub fn states(&self) -> &Arc<VisitorStates> {
+        &self.states
+    }
+
+    pub fn positions(&self) -> Vec<u64> {
+        self.positions.get()
+    }
+
+    /// Reads and applies up to `max` records, waiting at most `timeout` for the first.
+    pub fn poll(&mut self, max: usize, timeout: Duration) -> Result<BatchSummary, StreamError> {
+        let records = self.reader.poll(max, timeout)?;
+        self.apply(&records)
+    }
+
+    /// Applies records, dead-letters the unusable ones, and only then advances the positions.
+    pub fn apply(&mut self, records: &[Record]) -> Result<BatchSummary, StreamError> {
+        let mut summary = BatchSummary::default();
+        let mut dead_letters = Vec::new();
+        let mut next = self.positions.get();
+        let now = now_ms();
+        for record in records {
+            match self.apply_one(record) {
+                Ok(Outcome::Applied) => summary.applied += 1,
+                Ok(Outcome::Redelivered) => summary.redelivered += 1,
+                Ok(Outcome::Resent) => summary.resent += 1,
+                Err(reason) => dead_letters.push(self.dead_letter(record, reason)),
+            }
+            let slot = &mut next[record.partition as usize];
+            *slot = (*slot).max(record.offset + 1);
+            metrics::record_append_to_apply((now - record.appended_at_ms).max(0) as f64 / 1000.0);
+        }
+        summary.dead_lettered = dead_letters.len() as u64;
+        if !dead_letters.is_empty() {
+            self.log.append(&self.dead_letter_topic, dead_letters)?;
+        }
+        for (position, offset) in self.positions.0.iter().zip(&next) {
+            position.store(*offset, Ordering::Release);
+        }
+        if !records.is_empty() {
+            self.reader.commit(&next)?;
+        }
+        metrics::record_batch(&summary, self.states.len());
+        Ok(summary)
+    }
+
+    fn apply_one(&self, record: &Record) -> Result<Outcome, String> {
+        let event = decode(&record.message.payload).map_err(|e| e.to_string())?;
+        let interaction = match event {
+            Event::Interaction(interaction) => interaction,
+            Event::ItemUpsert(_) => return Err(format!("an item upsert does not belong on topic {}", self.topic)),
+            Event::ModelPublished(_) => {
+                return Err(format!("a model announcement does not belong on topic {}", self.topic));
+            }
+        };
+        // Redelivery detection relies on all of a visitor's events sharing one partition.
+        if record.message.key != interaction.subject.as_bytes() {
+            return Err(format!(
+                "message key {:?} is not the event's subject {:?}",
+                String::from_utf8_lossy(&record.message.key),
+                interaction.subject
+            ));
+        }
+        let item =
+            self.items.get(&interaction.item_id).ok_or_else(|| format!("unknown item {:?}", interaction.item_id))?;
+        self.states.apply(record.partition, record.offset, &interaction, item).map_err(|e| e.to_string())
+    }
+
+    fn dead_letter(&self, record: &Record, reason: String) -> Message {
+        let source = format!("{}/{}/{}", self.topic, record.partition, record.offset);
+        Message::new(record.message.key.clone(), record.message.payload.clone())
+            .with_header(DEAD_LETTER_REASON, reason)
+            .with_header(DEAD_LETTER_SOURCE, source)
+    }
+
+    /// Publishes the lag of each partition and returns the total.
+    pub fn report_lag(&self) -> Result<u64, StreamError> {
+        let ends = self.log.end_offsets(&self.topic)?;
+        let mut total = 0;
+        for (partition, (end, position)) in ends.iter().zip(self.positions.get()).enumerate() {
+            let lag = end.saturating_sub(position);
+            metrics::record_lag(partition, lag);
+            total += lag;
+        }
+        Ok(total)
+    }
+
+    /// Something that writes snapshots of this consumer's states from another thread while it
+    /// keeps applying events.
+    pub fn snapshotter(&self) -> Snapshotter {
+        Snapshotter {
+            path: self.snapshot_path.clone(),
+            topic: self.topic.clone(),
+            positions: self.positions.clone(),
+            states: self.states.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Snapshotter {
+    path: PathBuf,
+    topic: String,
+    positions: Arc<Positions>,
+    states: Arc<VisitorStates>,
+}
+
+impl Snapshotter {
+    /// Writes a snapshot and returns how many visitors it holds.
+    pub fn write(&self) -> Result<u64, StreamError> {
+        let started = Instant::now();
+        // Read before the states are visited; see `write_snapshot`.
+        let positions = self.positions.get();
+        let visitors = write_snapshot(&self.path, &self.topic, positions, now_ms(), &self.states)?;
+        metrics::record_snapshot(started.elapsed().as_secs_f64());
+        Ok(visitors)
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64
+}

@@ -1,0 +1,24 @@
+//! The streaming side of Tailor: a consumer reads interaction events from the event log and keeps
+//! every visitor's taste aggregate in memory, so a click changes that visitor's recommendations
+//! within milliseconds.
+//!
+//! Exactly-once comes from idempotent apply, not from the log: each visitor's state records the
+//! offset of the last event applied to it (a visitor's events all sit in one partition, in order)
+//! and the ids of its latest events, so a redelivered or re-sent event changes nothing. Snapshots
+//! are taken while events keep flowing; a restart loads one and replays from the positions it
+//! holds, skipping what each visitor already contains.
+
+mod consumer;
+mod error;
+mod item_vectors;
+pub mod metrics;
+mod replay;
+mod snapshot;
+mod state;
+
+pub use consumer::{BatchSummary, DEAD_LETTER_REASON, DEAD_LETTER_SOURCE, Snapshotter, StreamConsumer};
+pub use error::StreamError;
+pub use item_vectors::ItemVectors;
+pub use replay::replay;
+pub use snapshot::{Snapshot, load_snapshot, write_snapshot};
+pub use state::{Outcome, SubjectKey, VisitorState, VisitorStates};

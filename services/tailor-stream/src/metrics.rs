@@ -1,0 +1,57 @@
+//! The consumer's metrics, named once here with their labels.
+
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+
+use crate::{BatchSummary, Outcome};
+
+/// Events read, by `outcome`: applied, redelivered, resent, dead_lettered. Its rate is the
+/// apply rate.
+pub const EVENTS: &str = "tailor_stream_events_total";
+/// Events appended but not yet applied, by `partition`.
+pub const LAG: &str = "tailor_stream_lag_events";
+/// From an event's append to the log to its visitor's state being updated.
+pub const APPEND_TO_APPLY: &str = "tailor_stream_append_to_apply_seconds";
+pub const VISITORS: &str = "tailor_stream_visitors";
+pub const SNAPSHOT_DURATION: &str = "tailor_stream_snapshot_seconds";
+
+pub fn describe() {
+    describe_counter!(EVENTS, "Events read by the streaming consumer, by outcome");
+    describe_gauge!(LAG, "Events appended to a partition and not yet applied");
+    describe_histogram!(APPEND_TO_APPLY, Unit::Seconds, "Time from an event's append to its visitor's update");
+    describe_gauge!(VISITORS, "Visitors held in memory");
+    describe_histogram!(SNAPSHOT_DURATION, Unit::Seconds, "Time to write a snapshot of the visitor states");
+}
+
+fn outcome_label(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Applied => "applied",
+        Outcome::Redelivered => "redelivered",
+        Outcome::Resent => "resent",
+    }
+}
+
+pub(crate) fn record_batch(summary: &BatchSummary, visitors: usize) {
+    for (outcome, count) in [
+        (outcome_label(Outcome::Applied), summary.applied),
+        (outcome_label(Outcome::Redelivered), summary.redelivered),
+        (outcome_label(Outcome::Resent), summary.resent),
+        ("dead_lettered", summary.dead_lettered),
+    ] {
+        if count > 0 {
+            counter!(EVENTS, "outcome" => outcome).increment(count);
+        }
+    }
+    gauge!(VISITORS).set(visitors as f64);
+}
+
+pub(crate) fn record_append_to_apply(seconds: f64) {
+    histogram!(APPEND_TO_APPLY).record(seconds);
+}
+
+pub(crate) fn record_lag(partition: usize, lag: u64) {
+    gauge!(LAG, "partition" => partition.to_string()).set(lag as f64);
+}
+
+pub(crate) fn record_snapshot(seconds: f64) {
+    histogram!(SNAPSHOT_DURATION).record(seconds);
+}

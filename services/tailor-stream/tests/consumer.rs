@@ -1,0 +1,195 @@
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use tailor_core::AggregateWeights;
+use tailor_events::{Event, Interaction, ItemUpsert, encode};
+use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, EventLog, Message, TopicConfig};
+use tailor_stream::{
+    BatchSummary, DEAD_LETTER_REASON, DEAD_LETTER_SOURCE, ItemVectors, StreamConsumer, VisitorStates, replay,
+};
+use tailor_testkit::synthetic;
+
+const TOPIC: &str = "interactions";
+const DEAD_LETTERS: &str = "dead-letters";
+const DIM: usize = 16;
+
+fn open_log(dir: &Path) -> Arc<EmbeddedLog> {
+    let topics = [TopicConfig::new(TOPIC, 3), TopicConfig::new(DEAD_LETTERS, 1)];
+    Arc::new(EmbeddedLog::open(&dir.join("log"), &topics, DEFAULT_SEGMENT_BYTES).unwrap())
+}
+
+fn start(log: &Arc<EmbeddedLog>, dir: &Path, items: &Arc<ItemVectors>) -> StreamConsumer {
+    let states = Arc::new(VisitorStates::new(DIM, AggregateWeights::default()));
+    let snapshot = dir.join("visitors.snapshot");
+    StreamConsumer::start(log.clone(), TOPIC, DEAD_LETTERS, states, items.clone(), &snapshot).unwrap().0
+}
+
+/// Polls until the consumer has reached the end of the topic.
+fn catch_up(consumer: &mut StreamConsumer, log: &EmbeddedLog) -> BatchSummary {
+    let end = log.end_offsets(TOPIC).unwrap();
+    let mut total = BatchSummary::default();
+    while consumer.positions() != end {
+        let batch = consumer.poll(2048, Duration::from_secs(5)).unwrap();
+        assert!(batch.records() > 0, "stalled at {:?} of {end:?}", consumer.positions());
+        total.applied += batch.applied;
+        total.redelivered += batch.redelivered;
+        total.resent += batch.resent;
+        total.dead_lettered += batch.dead_lettered;
+    }
+    total
+}
+
+fn assert_matches_replay(states: &VisitorStates, events: &[Interaction], items: &ItemVectors) {
+    let expected = replay(events, items, &AggregateWeights::default()).unwrap();
+    assert_eq!(states.len(), expected.len());
+    for (key, aggregate) in expected {
+        // Each visitor's events reach both in the same order, so the sums agree exactly.
+        assert_eq!(states.get(&key).unwrap().aggregate(), &aggregate, "{key:?}");
+    }
+}
+
+#[test]
+fn the_consumer_agrees_with_a_one_pass_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path());
+    let items = Arc::new(synthetic::item_vectors(200, DIM, 1));
+    let events = synthetic::interactions(20_000, 500, 200, 2);
+    for chunk in synthetic::messages(&events).chunks(1000) {
+        log.append(TOPIC, chunk.to_vec()).unwrap();
+    }
+    let mut consumer = start(&log, dir.path(), &items);
+    let summary = catch_up(&mut consumer, &log);
+    assert_eq!(summary, BatchSummary { applied: 20_000, ..BatchSummary::default() });
+    assert_matches_replay(consumer.states(), &events, &items);
+    assert_eq!(consumer.report_lag().unwrap(), 0);
+}
+
+#[test]
+fn a_crash_after_a_snapshot_taken_mid_stream_applies_each_event_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path());
+    let items = Arc::new(synthetic::item_vectors(100, DIM, 3));
+    let events = synthetic::interactions(30_000, 300, 100, 4);
+    log.append(TOPIC, synthetic::messages(&events)).unwrap();
+
+    let mut consumer = start(&log, dir.path(), &items);
+    // Snapshots are written by another thread while events are applied, as in the service.
+    let snapshotter = consumer.snapshotter();
+    let stop = Arc::new(AtomicBool::new(false));
+    let snapshots = Arc::new(Mutex::new(0));
+    let writer = {
+        let (stop, snapshots) = (stop.clone(), snapshots.clone());
+        thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                snapshotter.write().unwrap();
+                *snapshots.lock().unwrap() += 1;
+            }
+        })
+    };
+    let mut applied = 0;
+    while applied < 20_000 || *snapshots.lock().unwrap() < 3 {
+        applied += consumer.poll(500, Duration::from_secs(5)).unwrap().applied;
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    drop(consumer); // The crash: everything since the last snapshot is gone from memory.
+
+    let mut restarted = start(&log, dir.path(), &items);
+    assert!(!restarted.states().is_empty(), "the snapshot was loaded");
+    let summary = catch_up(&mut restarted, &log);
+    assert!(summary.applied < 30_000, "only the tail is replayed: {summary:?}");
+    assert_matches_replay(restarted.states(), &events, &items);
+}
+
+#[test]
+fn redelivered_and_resent_events_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path());
+    let items = Arc::new(synthetic::item_vectors(50, DIM, 5));
+    let events = synthetic::interactions(2_000, 40, 50, 6);
+    let messages = synthetic::messages(&events);
+    // A producer that sent each of the first 100 events twice, retrying after a timeout.
+    let retried = messages[..100].iter().flat_map(|m| [m.clone(), m.clone()]);
+    log.append(TOPIC, retried.chain(messages[100..].iter().cloned()).collect()).unwrap();
+
+    let mut consumer = start(&log, dir.path(), &items);
+    let mut reader = log.reader(TOPIC, &[0, 0, 0]).unwrap();
+    let mut records = Vec::new();
+    while records.len() < 2_100 {
+        records.extend(reader.poll(5000, Duration::from_secs(5)).unwrap());
+    }
+    let first = consumer.apply(&records).unwrap();
+    assert_eq!(first, BatchSummary { applied: 2_000, resent: 100, ..BatchSummary::default() });
+    let again = consumer.apply(&records).unwrap();
+    assert_eq!(again, BatchSummary { redelivered: 2_100, ..BatchSummary::default() });
+    assert_matches_replay(consumer.states(), &events, &items);
+}
+
+#[test]
+fn unusable_messages_go_to_the_dead_letter_topic_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path());
+    let items = Arc::new(synthetic::item_vectors(10, DIM, 7));
+    let events = synthetic::interactions(50, 5, 10, 8);
+    let mut unknown_item = events[0].clone();
+    unknown_item.item_id = "not-in-the-catalogue".to_owned();
+    let upsert = Event::ItemUpsert(Box::new(ItemUpsert { item_id: "x".to_owned(), ..ItemUpsert::default() }));
+    let bad = vec![
+        Message::new(events[0].subject.as_bytes(), b"this is not an Avro message".to_vec()),
+        synthetic::messages(&[unknown_item])[0].clone(),
+        Message::new("someone-else", synthetic::messages(&events[..1])[0].payload.clone()),
+        Message::new("x", encode(&upsert)),
+    ];
+    log.append(TOPIC, synthetic::messages(&events[..25])).unwrap();
+    log.append(TOPIC, bad).unwrap();
+    log.append(TOPIC, synthetic::messages(&events[25..])).unwrap();
+
+    let mut consumer = start(&log, dir.path(), &items);
+    let summary = catch_up(&mut consumer, &log);
+    assert_eq!(summary, BatchSummary { applied: 50, dead_lettered: 4, ..BatchSummary::default() });
+    assert_matches_replay(consumer.states(), &events, &items);
+
+    let dead = log.reader(DEAD_LETTERS, &[0]).unwrap().poll(10, Duration::from_secs(5)).unwrap();
+    let mut reasons: Vec<String> = dead
+        .iter()
+        .map(|r| String::from_utf8(r.message.header(DEAD_LETTER_REASON).unwrap().to_vec()).unwrap())
+        .collect();
+    reasons.sort();
+    let expected = [
+        "does not start with the Avro single-object marker",
+        "unknown item \"not-in-the-catalogue\"",
+        "is not the event's subject",
+        "an item upsert does not belong on topic interactions",
+    ];
+    for fragment in expected {
+        assert!(reasons.iter().any(|r| r.contains(fragment)), "{fragment:?} not in {reasons:?}");
+    }
+    for record in &dead {
+        let source = String::from_utf8(record.message.header(DEAD_LETTER_SOURCE).unwrap().to_vec()).unwrap();
+        assert!(source.starts_with("interactions/"), "{source}");
+    }
+}
+
+#[test]
+fn a_damaged_snapshot_is_refused_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path());
+    let items = Arc::new(synthetic::item_vectors(10, DIM, 9));
+    log.append(TOPIC, synthetic::messages(&synthetic::interactions(100, 5, 10, 10))).unwrap();
+    let mut consumer = start(&log, dir.path(), &items);
+    catch_up(&mut consumer, &log);
+    assert_eq!(consumer.snapshotter().write().unwrap(), 5);
+
+    let path = dir.path().join("visitors.snapshot");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    std::fs::write(&path, bytes).unwrap();
+    let states = Arc::new(VisitorStates::new(DIM, AggregateWeights::default()));
+    let err = StreamConsumer::start(log.clone(), TOPIC, DEAD_LETTERS, states, items, &path).err().unwrap();
+    let message = err.to_string();
+    assert!(message.contains("visitors.snapshot") && message.contains("checksum mismatch"), "{message}");
+}

@@ -1,0 +1,3 @@
+//! Test support shared by Tailor's crates. Not part of the product.
+
+pub mod synthetic;
