@@ -1,25 +1,98 @@
 //! Configuration, layered: defaults in code, then a TOML file (`--config`, `TAILOR_CONFIG`, or
 //! `./tailor.toml` when present), then `TAILOR_*` environment variables, then command-line flags.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use tailor_kafka::KafkaConfig;
+use tailor_log::{DEFAULT_SEGMENT_BYTES, TopicConfig};
 
 const DEFAULT_FILE: &str = "tailor.toml";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Where the catalogue store and everything derived from it live.
+    /// Where the catalogue store, the embedded log and everything derived from them live.
     pub data_dir: PathBuf,
+    pub events: EventsConfig,
+    pub stream: StreamConfig,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { data_dir: PathBuf::from("var") }
+        Config { data_dir: PathBuf::from("var"), events: EventsConfig::default(), stream: StreamConfig::default() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogBackend {
+    /// The embedded durable log in `DATA_DIR/log`: one machine, no broker.
+    Embedded,
+    Kafka,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    pub log: LogBackend,
+    pub kafka: KafkaConfig,
+    /// Size at which the embedded log starts a new segment file.
+    pub segment_bytes: u64,
+    pub interactions: TopicConfig,
+    pub dead_letters: TopicConfig,
+}
+
+const THIRTY_DAYS_MS: u64 = 30 * 24 * 3600 * 1000;
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        let retained = |name: &str, partitions| TopicConfig {
+            retention_ms: Some(THIRTY_DAYS_MS),
+            ..TopicConfig::new(name, partitions)
+        };
+        EventsConfig {
+            log: LogBackend::Embedded,
+            kafka: KafkaConfig::new("127.0.0.1:9092", "tailor-1"),
+            segment_bytes: DEFAULT_SEGMENT_BYTES,
+            interactions: retained("tailor.interactions", 6),
+            dead_letters: retained("tailor.dead-letters", 1),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamConfig {
+    /// How often the visitor states are snapshotted; a restart replays at most this much.
+    pub snapshot_interval_ms: u64,
+    /// Fused item vectors (safetensors) [default: DATA_DIR/embeddings/items.safetensors].
+    pub item_vectors: Option<PathBuf>,
+    /// Serve Prometheus metrics on this address, e.g. "127.0.0.1:9464".
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig { snapshot_interval_ms: 10_000, item_vectors: None, metrics_addr: None }
+    }
+}
+
+impl Config {
+    pub fn item_vectors_path(&self) -> PathBuf {
+        self.stream.item_vectors.clone().unwrap_or_else(|| self.data_dir.join("embeddings/items.safetensors"))
+    }
+
+    pub fn snapshot_path(&self) -> PathBuf {
+        self.data_dir.join("stream/visitors.snapshot")
+    }
+
+    pub fn log_dir(&self) -> PathBuf {
+        self.data_dir.join("log")
     }
 }
 
@@ -79,6 +152,11 @@ mod tests {
             jail.set_env("TAILOR_DATA_DIR", "from-env");
             jail.set_env("TAILOR_SOMETHING_ELSE", "ignored");
             assert_eq!(Config::load(None, Overrides::default()).unwrap().data_dir, PathBuf::from("from-env"));
+
+            jail.set_env("TAILOR_EVENTS__LOG", "kafka");
+            jail.set_env("TAILOR_EVENTS__INTERACTIONS__PARTITIONS", "12");
+            let config = Config::load(None, Overrides::default()).unwrap();
+            assert_eq!((config.events.log, config.events.interactions.partitions), (LogBackend::Kafka, 12));
 
             let flags = Overrides { data_dir: Some("from-flag".into()) };
             assert_eq!(Config::load(None, flags).unwrap().data_dir, PathBuf::from("from-flag"));

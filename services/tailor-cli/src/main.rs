@@ -2,6 +2,8 @@
 
 mod catalog;
 mod config;
+mod events;
+mod stream;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +32,9 @@ enum Command {
     /// Inspect the ingested catalogue.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
+    /// The streaming consumer that keeps visitor states up to date.
+    #[command(subcommand)]
+    Stream(stream::StreamCommand),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +44,7 @@ fn main() -> ExitCode {
     {
         Command::Ingest(args) => catalog::ingest(&config, args),
         Command::Catalog(command) => catalog::run(&config, command),
+        Command::Stream(command) => stream::run(&config, command),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

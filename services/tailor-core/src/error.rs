@@ -23,6 +23,8 @@ pub enum CoreError {
     NonFiniteComponent { index: usize, value: f32 },
     #[error("vector has zero length and cannot be normalised")]
     ZeroVector,
+    #[error("vector has length {0}, but a unit vector was expected")]
+    NotUnitLength(f32),
     #[error("weights and vectors differ in count: {weights} weights for {vectors} vectors")]
     WeightCountMismatch { weights: usize, vectors: usize },
     #[error("item {0} appears twice in the item matrix")]

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::CoreError;
 
 const LANES: usize = 8;
+/// How far from 1 the length of a stored unit vector may be after f32 rounding.
+const UNIT_TOLERANCE: f32 = 1e-4;
 
 /// Dot product. Panics if the lengths differ: callers hold dimension-checked data.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -90,6 +92,20 @@ impl Embedding {
         Ok(Embedding(values.into_boxed_slice()))
     }
 
+    /// Takes values that are already L2-normalised (as stored embeddings are) without
+    /// normalising again, which would change their last bits and break exact round trips.
+    pub fn from_unit(values: Vec<f32>, expected_dim: usize) -> Result<Embedding, CoreError> {
+        if values.len() != expected_dim {
+            return Err(CoreError::DimensionMismatch { expected: expected_dim, found: values.len() });
+        }
+        check_finite(&values)?;
+        let length = norm(&values);
+        if (length - 1.0).abs() > UNIT_TOLERANCE {
+            return Err(CoreError::NotUnitLength(length));
+        }
+        Ok(Embedding(values.into_boxed_slice()))
+    }
+
     pub fn dim(&self) -> usize {
         self.0.len()
     }
@@ -106,11 +122,12 @@ impl Embedding {
     }
 }
 
+/// Serialised embeddings are unit vectors; they are read back bit for bit.
 impl TryFrom<Vec<f32>> for Embedding {
     type Error = CoreError;
     fn try_from(values: Vec<f32>) -> Result<Embedding, CoreError> {
         let dim = values.len();
-        Embedding::new(values, dim)
+        Embedding::from_unit(values, dim)
     }
 }
 
@@ -135,6 +152,18 @@ mod tests {
             .prop_flat_map(|d| (prop::collection::vec(-10.0f32..10.0, d), prop::collection::vec(-10.0f32..10.0, d)))
     }
 
+    #[test]
+    fn unit_vectors_are_taken_as_they_are() {
+        let e = Embedding::new(vec![3.0, 4.0], 2).unwrap();
+        let again = Embedding::from_unit(e.as_slice().to_vec(), 2).unwrap();
+        assert_eq!(
+            again.as_slice().iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            e.as_slice().iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+        assert_eq!(Embedding::from_unit(vec![3.0, 4.0], 2), Err(CoreError::NotUnitLength(5.0)));
+        assert!(matches!(Embedding::from_unit(vec![f32::NAN, 1.0], 2), Err(CoreError::NonFiniteComponent { .. })));
+    }
+
     proptest! {
         #[test]
         fn dot_matches_naive_reference((a, b) in vectors(300)) {
@@ -146,7 +175,8 @@ mod tests {
         #[test]
         fn embeddings_have_unit_length(v in prop::collection::vec(-100.0f32..100.0, 1..300)) {
             prop_assume!(v.iter().any(|x| x.abs() > 1e-3));
-            let e = Embedding::try_from(v).unwrap();
+            let dim = v.len();
+            let e = Embedding::new(v, dim).unwrap();
             prop_assert!((norm(e.as_slice()) - 1.0).abs() < 1e-5);
             prop_assert!((e.cosine(&e).unwrap() - 1.0).abs() < 1e-5);
         }
@@ -154,7 +184,7 @@ mod tests {
         #[test]
         fn cosine_is_bounded((a, b) in vectors(200)) {
             prop_assume!(norm(&a) > 1e-3 && norm(&b) > 1e-3);
-            let (ea, eb) = (Embedding::try_from(a).unwrap(), Embedding::try_from(b).unwrap());
+            let (ea, eb) = (Embedding::new(a.clone(), a.len()).unwrap(), Embedding::new(b.clone(), b.len()).unwrap());
             prop_assert!(ea.cosine(&eb).unwrap().abs() <= 1.0 + 1e-5);
         }
 

@@ -89,7 +89,7 @@ impl ItemVectors {
         let mut vectors = ItemVectors::new(*dim);
         for (row, id) in values.chunks_exact(*dim).zip(ids) {
             let item = ItemId::new(&id).map_err(|e| unusable(e.to_string()))?;
-            let vector = Embedding::new(row.to_vec(), *dim).map_err(|e| unusable(format!("item {id}: {e}")))?;
+            let vector = Embedding::from_unit(row.to_vec(), *dim).map_err(|e| unusable(format!("item {id}: {e}")))?;
             vectors.vectors.insert(item, vector);
         }
         Ok(vectors)

@@ -1,3 +1,4 @@
 //! Test support shared by Tailor's crates. Not part of the product.
 
+pub mod broker;
 pub mod synthetic;

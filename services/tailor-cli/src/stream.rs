@@ -1,0 +1,130 @@
+//! `tailor stream run`: the streaming consumer as a process of its own.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use tailor_core::AggregateWeights;
+use tailor_stream::{BatchSummary, ItemVectors, StreamConsumer, VisitorStates};
+
+use crate::config::Config;
+use crate::events::open_log;
+
+#[derive(Subcommand)]
+pub enum StreamCommand {
+    /// Consume interaction events into visitor states until stopped (SIGINT, SIGTERM), with
+    /// periodic snapshots; a restart resumes from the latest snapshot.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Stop, after a final snapshot, once every partition has been read to its end.
+    #[arg(long)]
+    until_caught_up: bool,
+    /// Fused item vectors to aggregate (overrides `stream.item_vectors`).
+    #[arg(long)]
+    item_vectors: Option<PathBuf>,
+}
+
+const POLL_BATCH: usize = 4096;
+const POLL_TIMEOUT: Duration = Duration::from_millis(100);
+const LAG_REPORT_INTERVAL: Duration = Duration::from_secs(1);
+
+pub fn run(config: &Config, command: StreamCommand) -> anyhow::Result<()> {
+    let StreamCommand::Run(args) = command;
+    let items_path = args.item_vectors.unwrap_or_else(|| config.item_vectors_path());
+    let items = ItemVectors::load(&items_path).with_context(|| {
+        format!("loading item vectors from {} (compute them first, or pass --item-vectors)", items_path.display())
+    })?;
+    if let Some(addr) = config.stream.metrics_addr {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .with_context(|| format!("serving metrics on {addr}"))?;
+        tailor_stream::metrics::describe();
+    }
+    let log = open_log(config)?;
+    let states = Arc::new(VisitorStates::new(items.dim(), AggregateWeights::default()));
+    let snapshot_path = config.snapshot_path();
+    let topics = &config.events;
+    let (mut consumer, snapshot) = StreamConsumer::start(
+        log,
+        &topics.interactions.name,
+        &topics.dead_letters.name,
+        states.clone(),
+        Arc::new(items),
+        &snapshot_path,
+    )?;
+    match snapshot {
+        Some(s) => {
+            println!("resuming from {}: {} visitors, positions {:?}", snapshot_path.display(), s.visitors, s.positions)
+        }
+        None => {
+            println!("no snapshot at {}: reading {} from the start", snapshot_path.display(), topics.interactions.name)
+        }
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
+    }
+    let snapshots = spawn_snapshots(&consumer, stop.clone(), Duration::from_millis(config.stream.snapshot_interval_ms));
+
+    let started = Instant::now();
+    let mut total = BatchSummary::default();
+    let mut last_lag_report = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        let batch = consumer.poll(POLL_BATCH, POLL_TIMEOUT)?;
+        total.applied += batch.applied;
+        total.redelivered += batch.redelivered;
+        total.resent += batch.resent;
+        total.dead_lettered += batch.dead_lettered;
+        let idle = batch.records() == 0;
+        if idle || last_lag_report.elapsed() >= LAG_REPORT_INTERVAL {
+            last_lag_report = Instant::now();
+            // Reading the partition ends fails while a broker is away; consuming goes on.
+            match consumer.report_lag() {
+                Ok(0) if idle && args.until_caught_up => break,
+                Ok(_) => {}
+                Err(e) => eprintln!("warning: cannot measure lag: {e}"),
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    snapshots.join().expect("the snapshot thread does not panic")?;
+    let visitors = consumer.snapshotter().write()?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "applied {}, redelivered {}, resent {}, dead-lettered {} in {seconds:.2} s; {visitors} visitors; positions {:?}",
+        total.applied,
+        total.redelivered,
+        total.resent,
+        total.dead_lettered,
+        consumer.positions()
+    );
+    Ok(())
+}
+
+fn spawn_snapshots(
+    consumer: &StreamConsumer,
+    stop: Arc<AtomicBool>,
+    interval: Duration,
+) -> thread::JoinHandle<anyhow::Result<()>> {
+    let snapshotter = consumer.snapshotter();
+    thread::spawn(move || {
+        let mut last = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            thread::sleep(interval.min(Duration::from_millis(50)));
+            if last.elapsed() >= interval {
+                snapshotter.write().context("writing a snapshot")?;
+                last = Instant::now();
+            }
+        }
+        Ok(())
+    })
+}
