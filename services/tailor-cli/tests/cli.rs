@@ -100,3 +100,46 @@ fn data_dir_comes_from_the_config_file_when_no_flag_is_given() {
         .success()
         .stdout(predicate::str::contains("from-config/catalog.redb: 1 items"));
 }
+
+#[test]
+fn the_consumer_says_what_it_is_missing() {
+    let dir = TempDir::new().unwrap();
+    tailor(dir.path())
+        .args(["stream", "run", "--until-caught-up"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("loading item vectors from"))
+        .stderr(predicate::str::contains("embeddings/items.safetensors"));
+}
+
+#[test]
+fn the_consumer_reads_the_embedded_log_to_its_end() {
+    let dir = TempDir::new().unwrap();
+    let items = tailor_testkit::synthetic::item_vectors(20, 8, 1);
+    let items_path = dir.path().join("items.safetensors");
+    items.save(&items_path).unwrap();
+    {
+        let topics = [tailor_log::TopicConfig::new("tailor.interactions", 6)];
+        let log =
+            tailor_log::EmbeddedLog::open(&dir.path().join("log"), &topics, tailor_log::DEFAULT_SEGMENT_BYTES).unwrap();
+        let events = tailor_testkit::synthetic::interactions(500, 30, 20, 2);
+        tailor_log::EventLog::append(&log, "tailor.interactions", tailor_testkit::synthetic::messages(&events))
+            .unwrap();
+    }
+    tailor(dir.path())
+        .args(["stream", "run", "--until-caught-up", "--item-vectors"])
+        .arg(&items_path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("no snapshot at"))
+        .stdout(predicate::str::contains("applied 500, redelivered 0, resent 0, dead-lettered 0"))
+        .stdout(predicate::str::contains("30 visitors"));
+    // A second run resumes from the snapshot and has nothing left to do.
+    tailor(dir.path())
+        .args(["stream", "run", "--until-caught-up", "--item-vectors"])
+        .arg(&items_path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("resuming from"))
+        .stdout(predicate::str::contains("applied 0,"));
+}
