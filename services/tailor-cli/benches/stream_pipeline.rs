@@ -14,10 +14,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use tailor_core::AggregateWeights;
-use tailor_events::{Event, EventSource, Interaction, InteractionKind, SubjectKind, encode};
+use tailor_events::{Event, EventSource, Interaction, InteractionKind, SingleObject, SubjectKind, encode};
 use tailor_kafka::{KafkaConfig, KafkaLog};
 use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, EventLog, Message, TopicConfig};
-use tailor_stream::{ItemVectors, StreamConsumer, SubjectKey, VisitorStates};
+use tailor_stream::{ItemVectors, Source, StreamConsumer, SubjectKey, VisitorStates};
 use tailor_testkit::broker::{Broker, Storage};
 use tailor_testkit::synthetic;
 
@@ -48,6 +48,17 @@ struct Run {
     dead_letters: String,
 }
 
+impl Run {
+    fn source(&self) -> Source {
+        Source {
+            log: self.log.clone(),
+            wire: Arc::new(SingleObject),
+            topic: self.topic.clone(),
+            dead_letter_topic: self.dead_letters.clone(),
+        }
+    }
+}
+
 /// Runs a consumer on its own thread until `stop`.
 fn spawn_consumer(
     run: &Run,
@@ -57,9 +68,7 @@ fn spawn_consumer(
     let states = Arc::new(VisitorStates::new(DIM, AggregateWeights::default()));
     // Never written: the benchmark takes no snapshots.
     let snapshot = std::env::temp_dir().join(format!("tailor-bench-{}-{}.snapshot", std::process::id(), run.topic));
-    let (mut consumer, _) =
-        StreamConsumer::start(run.log.clone(), &run.topic, &run.dead_letters, states.clone(), items, &snapshot)
-            .unwrap();
+    let (mut consumer, _) = StreamConsumer::start(run.source(), states.clone(), items, &snapshot).unwrap();
     let handle = thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
             consumer.poll(4096, Duration::from_millis(5)).unwrap();

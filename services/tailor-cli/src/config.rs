@@ -41,6 +41,9 @@ pub enum LogBackend {
 pub struct EventsConfig {
     pub log: LogBackend,
     pub kafka: KafkaConfig,
+    /// When set (e.g. `http://registry:8081`), events use the Confluent wire format with this
+    /// schema registry instead of Avro single-object encoding.
+    pub schema_registry_url: Option<String>,
     /// Size at which the embedded log starts a new segment file.
     pub segment_bytes: u64,
     pub interactions: TopicConfig,
@@ -58,6 +61,7 @@ impl Default for EventsConfig {
         EventsConfig {
             log: LogBackend::Embedded,
             kafka: KafkaConfig::new("127.0.0.1:9092", "tailor-1"),
+            schema_registry_url: None,
             segment_bytes: DEFAULT_SEGMENT_BYTES,
             interactions: retained("tailor.interactions", 6),
             dead_letters: retained("tailor.dead-letters", 1),

@@ -12,7 +12,7 @@ use tailor_core::AggregateWeights;
 use tailor_stream::{BatchSummary, ItemVectors, StreamConsumer, VisitorStates};
 
 use crate::config::Config;
-use crate::events::open_log;
+use crate::events::interactions_source;
 
 #[derive(Subcommand)]
 pub enum StreamCommand {
@@ -48,24 +48,17 @@ pub fn run(config: &Config, command: StreamCommand) -> anyhow::Result<()> {
             .with_context(|| format!("serving metrics on {addr}"))?;
         tailor_stream::metrics::describe();
     }
-    let log = open_log(config)?;
     let states = Arc::new(VisitorStates::new(items.dim(), AggregateWeights::default()));
     let snapshot_path = config.snapshot_path();
-    let topics = &config.events;
-    let (mut consumer, snapshot) = StreamConsumer::start(
-        log,
-        &topics.interactions.name,
-        &topics.dead_letters.name,
-        states.clone(),
-        Arc::new(items),
-        &snapshot_path,
-    )?;
+    let (mut consumer, snapshot) =
+        StreamConsumer::start(interactions_source(config)?, states.clone(), Arc::new(items), &snapshot_path)?;
     match snapshot {
         Some(s) => {
             println!("resuming from {}: {} visitors, positions {:?}", snapshot_path.display(), s.visitors, s.positions)
         }
         None => {
-            println!("no snapshot at {}: reading {} from the start", snapshot_path.display(), topics.interactions.name)
+            let topic = &config.events.interactions.name;
+            println!("no snapshot at {}: reading {topic} from the start", snapshot_path.display())
         }
     }
 

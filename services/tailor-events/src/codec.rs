@@ -60,8 +60,18 @@ impl Event {
 
 /// Encodes an event with its current schema.
 pub fn encode(event: &Event) -> Vec<u8> {
-    let kind = event.kind();
+    let (kind, datum) = encode_datum(event);
     let (fingerprint, _) = REGISTRY.current(kind);
+    let mut message = Vec::with_capacity(HEADER_LEN + datum.len());
+    message.extend_from_slice(&MARKER);
+    message.extend_from_slice(&fingerprint.0);
+    message.extend_from_slice(&datum);
+    message
+}
+
+/// The event's kind and its Avro binary datum in the current schema.
+pub(crate) fn encode_datum(event: &Event) -> (Kind, Vec<u8>) {
+    let kind = event.kind();
     let writer = &WRITERS[&kind];
     let datum = match event {
         Event::Interaction(e) => writer.write_ser_to_vec(e),
@@ -70,11 +80,7 @@ pub fn encode(event: &Event) -> Vec<u8> {
     }
     // The Rust types mirror the schemas; the round-trip tests keep it that way.
     .unwrap_or_else(|e| panic!("{} does not match its schema: {e}", kind.name()));
-    let mut message = Vec::with_capacity(HEADER_LEN + datum.len());
-    message.extend_from_slice(&MARKER);
-    message.extend_from_slice(&fingerprint.0);
-    message.extend_from_slice(&datum);
-    message
+    (kind, datum)
 }
 
 /// Decodes a message written with any known schema version and checks what the schema cannot
@@ -88,17 +94,22 @@ pub fn decode(message: &[u8]) -> Result<Event, EventError> {
     }
     let fingerprint = Fingerprint(message[2..HEADER_LEN].try_into().expect("8 bytes"));
     let known = REGISTRY.writer(fingerprint).ok_or(EventError::UnknownFingerprint(fingerprint))?;
-    let schema_name = known.kind.name();
+    decode_datum(known.kind, &READERS[&fingerprint], &message[HEADER_LEN..])
+}
+
+/// Decodes an Avro binary datum with `reader` (writer schema resolved to the current one).
+pub(crate) fn decode_datum(kind: Kind, reader: &GenericDatumReader<'_>, datum: &[u8]) -> Result<Event, EventError> {
+    let schema_name = kind.name();
     let undecodable = |e: apache_avro::Error| EventError::Undecodable { schema: schema_name, reason: e.to_string() };
-    let mut body = &message[HEADER_LEN..];
-    let value = READERS[&fingerprint].read_value(&mut body).map_err(undecodable)?;
+    let mut body = datum;
+    let value = reader.read_value(&mut body).map_err(undecodable)?;
     if !body.is_empty() {
         return Err(EventError::TrailingBytes { schema: schema_name, trailing: body.len() });
     }
     fn typed<T: DeserializeOwned>(value: &apache_avro::types::Value, schema: &'static str) -> Result<T, EventError> {
         from_value(value).map_err(|e| EventError::Undecodable { schema, reason: e.to_string() })
     }
-    let event = match known.kind {
+    let event = match kind {
         Kind::Interaction => Event::Interaction(check_interaction(typed(&value, schema_name)?)?),
         Kind::ItemUpsert => Event::ItemUpsert(Box::new(typed(&value, schema_name)?)),
         Kind::ModelPublished => Event::ModelPublished(typed(&value, schema_name)?),

@@ -1,12 +1,17 @@
-//! Tailor's events as Rust types, and their wire format: Avro single-object encoding against the
-//! schemas in the repository's `schemas/` directory.
+//! Tailor's events as Rust types, and their wire formats: Avro single-object encoding against the
+//! schemas in the repository's `schemas/` directory, or the Confluent framing with a schema
+//! registry.
 
 mod codec;
+mod confluent;
 mod error;
 mod events;
 mod schemas;
+mod wire;
 
 pub use codec::{Event, decode, encode};
+pub use confluent::{Confluent, SchemaRegistry};
 pub use error::EventError;
 pub use events::{EventSource, Interaction, InteractionKind, ItemUpsert, ModelPublished, SubjectKind};
 pub use schemas::Fingerprint;
+pub use wire::{SingleObject, WireFormat};

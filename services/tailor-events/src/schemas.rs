@@ -47,6 +47,8 @@ const SOURCES: [(Kind, &str); 3] = [
 pub(crate) struct Known {
     pub kind: Kind,
     pub schema: Schema,
+    /// The `.avsc` text, docs included, for registering with a schema registry.
+    pub source: &'static str,
 }
 
 pub(crate) struct Registry {
@@ -67,6 +69,10 @@ impl Registry {
         let fingerprint = self.current[&kind];
         (fingerprint, &self.by_fingerprint[&fingerprint].schema)
     }
+
+    pub fn current_source(&self, kind: Kind) -> &'static str {
+        self.by_fingerprint[&self.current[&kind]].source
+    }
 }
 
 fn fingerprint(schema: &Schema) -> Fingerprint {
@@ -81,7 +87,7 @@ pub(crate) static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
         let schema = Schema::parse_str(source).unwrap_or_else(|e| panic!("schema {} does not parse: {e}", kind.name()));
         let fingerprint = fingerprint(&schema);
         registry.current.entry(kind).or_insert(fingerprint);
-        registry.by_fingerprint.insert(fingerprint, Known { kind, schema });
+        registry.by_fingerprint.insert(fingerprint, Known { kind, schema, source });
     }
     registry
 });

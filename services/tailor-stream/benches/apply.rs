@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use tailor_core::AggregateWeights;
+use tailor_events::SingleObject;
 use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, EventLog, Record, TopicConfig};
-use tailor_stream::{StreamConsumer, VisitorStates};
+use tailor_stream::{Source, StreamConsumer, VisitorStates};
 use tailor_testkit::synthetic;
 
 const BATCH: usize = 4096;
@@ -31,16 +32,13 @@ fn bench_apply(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     let states = Arc::new(VisitorStates::new(dim, AggregateWeights::default()));
-                    let (consumer, _) = StreamConsumer::start(
-                        log.clone(),
-                        "interactions",
-                        "dead-letters",
-                        states,
-                        items.clone(),
-                        &snapshot,
-                    )
-                    .unwrap();
-                    consumer
+                    let source = Source {
+                        log: log.clone(),
+                        wire: Arc::new(SingleObject),
+                        topic: "interactions".to_owned(),
+                        dead_letter_topic: "dead-letters".to_owned(),
+                    };
+                    StreamConsumer::start(source, states, items.clone(), &snapshot).unwrap().0
                 },
                 |mut consumer| consumer.apply(&records).unwrap(),
                 BatchSize::LargeInput,

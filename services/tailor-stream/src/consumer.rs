@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tailor_events::{Event, decode};
+use tailor_events::{Event, EventError, WireFormat};
 use tailor_log::{EventLog, LogReader, Message, Record};
 
 use crate::{ItemVectors, Outcome, Snapshot, StreamError, VisitorStates, load_snapshot, metrics, write_snapshot};
@@ -43,8 +43,22 @@ impl BatchSummary {
     }
 }
 
+/// Where the consumer reads from and how messages are framed.
+#[derive(Clone)]
+pub struct Source {
+    pub log: Arc<dyn EventLog>,
+    pub wire: Arc<dyn WireFormat>,
+    pub topic: String,
+    pub dead_letter_topic: String,
+}
+
+/// How long decoding waits for an unreachable schema registry before the consumer gives up (and
+/// a restart resumes from the snapshot).
+const REGISTRY_PATIENCE: Duration = Duration::from_secs(30);
+
 pub struct StreamConsumer {
     log: Arc<dyn EventLog>,
+    wire: Arc<dyn WireFormat>,
     topic: String,
     dead_letter_topic: String,
     reader: Box<dyn LogReader>,
@@ -58,9 +72,7 @@ impl StreamConsumer {
     /// Loads the snapshot at `snapshot_path` into `states` when there is one and starts reading
     /// `topic` where it left off (from the beginning otherwise).
     pub fn start(
-        log: Arc<dyn EventLog>,
-        topic: &str,
-        dead_letter_topic: &str,
+        source: Source,
         states: Arc<VisitorStates>,
         items: Arc<ItemVectors>,
         snapshot_path: &Path,
@@ -69,7 +81,8 @@ impl StreamConsumer {
             let mismatch = tailor_core::CoreError::DimensionMismatch { expected: states.dim(), found: items.dim() };
             return Err(mismatch.into());
         }
-        let partitions = log.partitions(topic)? as usize;
+        let Source { log, wire, topic, dead_letter_topic } = source;
+        let partitions = log.partitions(&topic)? as usize;
         let snapshot = load_snapshot(snapshot_path, &states)?;
         let mut from = vec![0; partitions];
         if let Some(snapshot) = &snapshot {
@@ -83,11 +96,12 @@ impl StreamConsumer {
             // Partitions added since start from their beginning.
             from[..snapshot.positions.len()].copy_from_slice(&snapshot.positions);
         }
-        let reader = log.reader(topic, &from)?;
+        let reader = log.reader(&topic, &from)?;
         let consumer = StreamConsumer {
             log,
-            topic: topic.to_owned(),
-            dead_letter_topic: dead_letter_topic.to_owned(),
+            wire,
+            topic,
+            dead_letter_topic,
             reader,
             states,
             items,
@@ -118,7 +132,7 @@ impl StreamConsumer {
         let mut next = self.positions.get();
         let now = now_ms();
         for record in records {
-            match self.apply_one(record) {
+            match self.apply_one(record)? {
                 Ok(Outcome::Applied) => summary.applied += 1,
                 Ok(Outcome::Redelivered) => summary.redelivered += 1,
                 Ok(Outcome::Resent) => summary.resent += 1,
@@ -142,8 +156,29 @@ impl StreamConsumer {
         Ok(summary)
     }
 
-    fn apply_one(&self, record: &Record) -> Result<Outcome, String> {
-        let event = decode(&record.message.payload).map_err(|e| e.to_string())?;
+    /// The outcome for the record, or why it is dead-lettered; an error only when the schema
+    /// registry stays unreachable.
+    fn apply_one(&self, record: &Record) -> Result<Result<Outcome, String>, StreamError> {
+        Ok(match self.decode(&record.message.payload)? {
+            Ok(event) => self.apply_event(record, event),
+            Err(e) => Err(e.to_string()),
+        })
+    }
+
+    fn decode(&self, payload: &[u8]) -> Result<Result<Event, EventError>, StreamError> {
+        let started = Instant::now();
+        loop {
+            match self.wire.decode(payload) {
+                Err(e) if e.is_transient() && started.elapsed() < REGISTRY_PATIENCE => {
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                Err(e) if e.is_transient() => return Err(StreamError::Event(e)),
+                decoded => return Ok(decoded),
+            }
+        }
+    }
+
+    fn apply_event(&self, record: &Record, event: Event) -> Result<Outcome, String> {
         let interaction = match event {
             Event::Interaction(interaction) => interaction,
             Event::ItemUpsert(_) => return Err(format!("an item upsert does not belong on topic {}", self.topic)),

@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use tailor_core::CoreError;
+use tailor_events::EventError;
 use tailor_log::LogError;
 use thiserror::Error;
 
@@ -10,6 +11,8 @@ pub enum StreamError {
     Log(#[from] LogError),
     #[error(transparent)]
     Core(#[from] CoreError),
+    #[error(transparent)]
+    Event(#[from] EventError),
     #[error("{path}: {reason}")]
     Snapshot { path: PathBuf, reason: String },
     #[error("{path}: not a usable item-vector file: {reason}")]

@@ -16,7 +16,7 @@ mod replay;
 mod snapshot;
 mod state;
 
-pub use consumer::{BatchSummary, DEAD_LETTER_REASON, DEAD_LETTER_SOURCE, Snapshotter, StreamConsumer};
+pub use consumer::{BatchSummary, DEAD_LETTER_REASON, DEAD_LETTER_SOURCE, Snapshotter, Source, StreamConsumer};
 pub use error::StreamError;
 pub use item_vectors::ItemVectors;
 pub use replay::replay;

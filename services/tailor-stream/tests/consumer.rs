@@ -5,10 +5,10 @@ use std::thread;
 use std::time::Duration;
 
 use tailor_core::AggregateWeights;
-use tailor_events::{Event, Interaction, ItemUpsert, encode};
+use tailor_events::{Event, Interaction, ItemUpsert, SingleObject, encode};
 use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, EventLog, Message, TopicConfig};
 use tailor_stream::{
-    BatchSummary, DEAD_LETTER_REASON, DEAD_LETTER_SOURCE, ItemVectors, StreamConsumer, VisitorStates, replay,
+    BatchSummary, DEAD_LETTER_REASON, DEAD_LETTER_SOURCE, ItemVectors, Source, StreamConsumer, VisitorStates, replay,
 };
 use tailor_testkit::synthetic;
 
@@ -24,7 +24,16 @@ fn open_log(dir: &Path) -> Arc<EmbeddedLog> {
 fn start(log: &Arc<EmbeddedLog>, dir: &Path, items: &Arc<ItemVectors>) -> StreamConsumer {
     let states = Arc::new(VisitorStates::new(DIM, AggregateWeights::default()));
     let snapshot = dir.join("visitors.snapshot");
-    StreamConsumer::start(log.clone(), TOPIC, DEAD_LETTERS, states, items.clone(), &snapshot).unwrap().0
+    StreamConsumer::start(source(log), states, items.clone(), &snapshot).unwrap().0
+}
+
+fn source(log: &Arc<EmbeddedLog>) -> Source {
+    Source {
+        log: log.clone(),
+        wire: Arc::new(SingleObject),
+        topic: TOPIC.to_owned(),
+        dead_letter_topic: DEAD_LETTERS.to_owned(),
+    }
 }
 
 /// Polls until the consumer has reached the end of the topic.
@@ -189,7 +198,7 @@ fn a_damaged_snapshot_is_refused_with_its_path() {
     bytes[middle] ^= 1;
     std::fs::write(&path, bytes).unwrap();
     let states = Arc::new(VisitorStates::new(DIM, AggregateWeights::default()));
-    let err = StreamConsumer::start(log.clone(), TOPIC, DEAD_LETTERS, states, items, &path).err().unwrap();
+    let err = StreamConsumer::start(source(&log), states, items, &path).err().unwrap();
     let message = err.to_string();
     assert!(message.contains("visitors.snapshot") && message.contains("checksum mismatch"), "{message}");
 }
