@@ -20,11 +20,17 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub events: EventsConfig,
     pub stream: StreamConfig,
+    pub embed: EmbedConfig,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { data_dir: PathBuf::from("var"), events: EventsConfig::default(), stream: StreamConfig::default() }
+        Config {
+            data_dir: PathBuf::from("var"),
+            events: EventsConfig::default(),
+            stream: StreamConfig::default(),
+            embed: EmbedConfig::default(),
+        }
     }
 }
 
@@ -83,6 +89,23 @@ pub struct StreamConfig {
 impl Default for StreamConfig {
     fn default() -> Self {
         StreamConfig { snapshot_interval_ms: 10_000, item_vectors: None, metrics_addr: None }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedConfig {
+    /// The encoders' weights [default: what scripts/setup installed].
+    pub models_dir: Option<PathBuf>,
+    /// The photo's share of an item's fused vector; the text gets the rest.
+    pub image_weight: f64,
+    /// Dimension of the joint space the item vectors live in.
+    pub dim: i64,
+}
+
+impl Default for EmbedConfig {
+    fn default() -> Self {
+        EmbedConfig { models_dir: None, image_weight: 0.5, dim: 256 }
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod catalog;
 mod config;
+mod embed;
 mod events;
 mod stream;
 
@@ -32,6 +33,8 @@ enum Command {
     /// Inspect the ingested catalogue.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
+    /// Compute item vectors for the catalogue (photos and texts, one joint space).
+    Embed(embed::EmbedArgs),
     /// The streaming consumer that keeps visitor states up to date.
     #[command(subcommand)]
     Stream(stream::StreamCommand),
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
     {
         Command::Ingest(args) => catalog::ingest(&config, args),
         Command::Catalog(command) => catalog::run(&config, command),
+        Command::Embed(args) => embed::run(&config, args),
         Command::Stream(command) => stream::run(&config, command),
     });
     match result {
