@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let path = dir.path().join("visitors.snapshot");
     let bytes = match data.split_first() {
         Some((selector, body)) if selector % 2 == 0 => {
-            let mut framed = [b"TAILORSS".as_slice(), &1u32.to_le_bytes(), body].concat();
+            let mut framed = [b"TAILORSS".as_slice(), &2u32.to_le_bytes(), body].concat();
             framed.extend_from_slice(&crc32fast::hash(&framed).to_le_bytes());
             framed
         }

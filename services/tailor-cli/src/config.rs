@@ -21,6 +21,7 @@ pub struct Config {
     pub events: EventsConfig,
     pub stream: StreamConfig,
     pub embed: EmbedConfig,
+    pub serve: ServeConfig,
 }
 
 impl Default for Config {
@@ -30,6 +31,7 @@ impl Default for Config {
             events: EventsConfig::default(),
             stream: StreamConfig::default(),
             embed: EmbedConfig::default(),
+            serve: ServeConfig::default(),
         }
     }
 }
@@ -106,6 +108,19 @@ pub struct EmbedConfig {
 impl Default for EmbedConfig {
     fn default() -> Self {
         EmbedConfig { models_dir: None, image_weight: 0.5, dim: 256 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Where `tailor serve` listens.
+    pub addr: SocketAddr,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig { addr: SocketAddr::from(([127, 0, 0, 1], 8080)) }
     }
 }
 

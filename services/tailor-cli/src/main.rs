@@ -4,6 +4,7 @@ mod catalog;
 mod config;
 mod embed;
 mod events;
+mod serve;
 mod stream;
 
 use std::path::PathBuf;
@@ -35,6 +36,8 @@ enum Command {
     Catalog(catalog::CatalogCommand),
     /// Compute item vectors for the catalogue (photos and texts, one joint space).
     Embed(embed::EmbedArgs),
+    /// Serve recommendations and take events over HTTP, with the streaming consumer in process.
+    Serve,
     /// The streaming consumer that keeps visitor states up to date.
     #[command(subcommand)]
     Stream(stream::StreamCommand),
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => catalog::ingest(&config, args),
         Command::Catalog(command) => catalog::run(&config, command),
         Command::Embed(args) => embed::run(&config, args),
+        Command::Serve => serve::run(&config),
         Command::Stream(command) => stream::run(&config, command),
     });
     match result {

@@ -62,13 +62,42 @@ pub fn run(config: &Config, command: StreamCommand) -> anyhow::Result<()> {
         }
     }
 
+    let stop = stop_on_signals()?;
+    let started = Instant::now();
+    let total =
+        consume(&mut consumer, &stop, Duration::from_millis(config.stream.snapshot_interval_ms), args.until_caught_up)?;
+    let visitors = consumer.states().len();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "applied {}, redelivered {}, resent {}, dead-lettered {} in {seconds:.2} s; {visitors} visitors; positions {:?}",
+        total.applied,
+        total.redelivered,
+        total.resent,
+        total.dead_lettered,
+        consumer.positions()
+    );
+    Ok(())
+}
+
+/// A flag that SIGINT or SIGTERM sets.
+pub fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
     }
-    let snapshots = spawn_snapshots(&consumer, stop.clone(), Duration::from_millis(config.stream.snapshot_interval_ms));
+    Ok(stop)
+}
 
-    let started = Instant::now();
+/// Applies events until `stop` is set (or, with `until_caught_up`, until every partition has been
+/// read to its end), with snapshots every `interval` on another thread, then a final one.
+pub fn consume(
+    consumer: &mut StreamConsumer,
+    stop: &Arc<AtomicBool>,
+    interval: Duration,
+    until_caught_up: bool,
+) -> anyhow::Result<BatchSummary> {
+    let stop_snapshots = Arc::new(AtomicBool::new(false));
+    let snapshots = spawn_snapshots(consumer, stop_snapshots.clone(), interval);
     let mut total = BatchSummary::default();
     let mut last_lag_report = Instant::now();
     while !stop.load(Ordering::Relaxed) {
@@ -82,25 +111,16 @@ pub fn run(config: &Config, command: StreamCommand) -> anyhow::Result<()> {
             last_lag_report = Instant::now();
             // Reading the partition ends fails while a broker is away; consuming goes on.
             match consumer.report_lag() {
-                Ok(0) if idle && args.until_caught_up => break,
+                Ok(0) if idle && until_caught_up => break,
                 Ok(_) => {}
                 Err(e) => eprintln!("warning: cannot measure lag: {e}"),
             }
         }
     }
-    stop.store(true, Ordering::Relaxed);
+    stop_snapshots.store(true, Ordering::Relaxed);
     snapshots.join().expect("the snapshot thread does not panic")?;
-    let visitors = consumer.snapshotter().write()?;
-    let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "applied {}, redelivered {}, resent {}, dead-lettered {} in {seconds:.2} s; {visitors} visitors; positions {:?}",
-        total.applied,
-        total.redelivered,
-        total.resent,
-        total.dead_lettered,
-        consumer.positions()
-    );
-    Ok(())
+    consumer.snapshotter().write()?;
+    Ok(total)
 }
 
 fn spawn_snapshots(

@@ -7,6 +7,8 @@ use std::path::Path;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+mod common;
+
 fn tailor(data_dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("tailor").unwrap();
     cmd.arg("--data-dir").arg(data_dir).env_remove("TAILOR_DATA_DIR").env_remove("TAILOR_CONFIG");
@@ -16,24 +18,19 @@ fn tailor(data_dir: &Path) -> Command {
 #[test]
 fn embeds_a_catalogue_and_a_second_run_computes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let shop = dir.path().join("shop");
-    fs::create_dir_all(shop.join("images")).unwrap();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tailor-embed/fixtures/images");
-    for name in ["portrait", "landscape", "square"] {
-        fs::copy(fixtures.join(format!("{name}.png")), shop.join(format!("images/{name}.png"))).unwrap();
-    }
-    fs::write(
-        shop.join("shop.csv"),
-        "id,title,image,article_type,gender\n\
-         a,Navy Blue Checked Shirt,images/portrait.png,Shirts,Men\n\
-         b,Black Running Shoes,images/landscape.png,Sports Shoes,Men\n\
-         c,Red Printed Kurta,images/square.png,Kurtas,Women\n\
-         d,Olive Slim Fit Jeans,images/portrait.png,Jeans,Men\n\
-         e,White Analog Watch,,Watches,Women\n",
-    )
-    .unwrap();
+    let csv = common::write_shop(
+        dir.path(),
+        "id,title,image,article_type,gender",
+        &[
+            "a,Navy Blue Checked Shirt,images/portrait.png,Shirts,Men",
+            "b,Black Running Shoes,images/landscape.png,Sports Shoes,Men",
+            "c,Red Printed Kurta,images/square.png,Kurtas,Women",
+            "d,Olive Slim Fit Jeans,images/portrait.png,Jeans,Men",
+            "e,White Analog Watch,,Watches,Women",
+        ],
+    );
     let data = dir.path().join("data");
-    tailor(&data).args(["ingest", "--format", "generic"]).arg(shop.join("shop.csv")).assert().success();
+    tailor(&data).args(["ingest", "--format", "generic"]).arg(&csv).assert().success();
 
     tailor(&data)
         .arg("embed")
@@ -54,6 +51,18 @@ fn embeds_a_catalogue_and_a_second_run_computes_nothing() {
         .success()
         .stdout(predicate::str::contains("computed 0 photo and 0 text features"))
         .stdout(predicate::str::contains("joint space loaded"));
+
+    // New items: only their titles are encoded; the photo file is one already seen.
+    let mut rows = fs::read_to_string(&csv).unwrap();
+    rows.push_str("f,Green Silk Saree,images/square.png,Sarees,Women\ng,Brown Leather Belt,,Belts,Men\n");
+    fs::write(&csv, rows).unwrap();
+    tailor(&data).args(["ingest", "--format", "generic"]).arg(&csv).assert().success();
+    tailor(&data)
+        .arg("embed")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("computed 0 photo and 2 text features"))
+        .stdout(predicate::str::contains("wrote 7 vectors"));
 }
 
 #[test]
@@ -66,16 +75,13 @@ fn an_empty_catalogue_is_refused_with_the_next_step() {
 fn embeds_with_clip_from_a_model_directory() {
     let dir = tempfile::tempdir().unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tailor-embed/fixtures");
-    let shop = dir.path().join("shop");
-    fs::create_dir_all(shop.join("images")).unwrap();
-    fs::copy(fixtures.join("images/square.png"), shop.join("images/square.png")).unwrap();
-    fs::write(
-        shop.join("shop.csv"),
-        "id,title,image,article_type\nx,Red Printed Kurta,images/square.png,Kurtas\ny,Black Running Shoes,,Shoes\n",
-    )
-    .unwrap();
+    let csv = common::write_shop(
+        dir.path(),
+        "id,title,image,article_type",
+        &["x,Red Printed Kurta,images/square.png,Kurtas", "y,Black Running Shoes,,Shoes"],
+    );
     let data = dir.path().join("data");
-    tailor(&data).args(["ingest", "--format", "generic"]).arg(shop.join("shop.csv")).assert().success();
+    tailor(&data).args(["ingest", "--format", "generic"]).arg(&csv).assert().success();
     tailor(&data)
         .args(["embed", "--encoder", "clip", "--model-dir"])
         .arg(fixtures.join("tiny-clip"))

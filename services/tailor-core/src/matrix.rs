@@ -33,8 +33,13 @@ impl ItemMatrix {
         &self.ids[row as usize]
     }
 
-    pub fn row_of(&self, id: &ItemId) -> Option<u32> {
+    pub fn row_of(&self, id: &str) -> Option<u32> {
         self.rows_by_id.get(id).copied()
+    }
+
+    /// Whether `row` meets a filter resolved against this matrix.
+    pub fn passes(&self, row: u32, filter: &ResolvedFilter) -> bool {
+        filter.matches(self.row_codes(row))
     }
 
     pub fn row(&self, row: u32) -> &[f32] {
@@ -55,7 +60,7 @@ impl ItemMatrix {
     /// The rows of the given ids; ids not in the matrix are skipped.
     pub fn rows_of<'a>(&self, ids: impl IntoIterator<Item = &'a ItemId>) -> RowSet {
         let mut set = RowSet::new(self.len());
-        ids.into_iter().filter_map(|id| self.row_of(id)).for_each(|row| set.insert(row));
+        ids.into_iter().filter_map(|id| self.row_of(id.as_str())).for_each(|row| set.insert(row));
         set
     }
 }

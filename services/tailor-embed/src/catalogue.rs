@@ -107,6 +107,9 @@ pub fn item_text(item: &Item) -> Option<String> {
     item.title().or(item.description()).map(str::to_owned)
 }
 
+/// Below this many photo/title pairs, none are held out.
+const MIN_PAIRS_TO_HOLD_OUT: usize = 100;
+
 fn held_out(id: &ItemId, percent: u8) -> bool {
     blake3::hash(id.as_str().as_bytes()).as_bytes()[0] as u32 * 100 / 256 < percent as u32
 }
@@ -133,8 +136,12 @@ pub fn embed_catalogue(
     let extracted = extractor.run(&contents, progress)?;
     let paired: Vec<usize> =
         (0..items.len()).filter(|&i| extracted.image[i].is_some() && extracted.text[i].is_some()).collect();
-    let (holdout, training): (Vec<usize>, Vec<usize>) =
-        paired.iter().partition(|&&i| held_out(items[i].id(), options.holdout_percent));
+    // A small catalogue needs every pair to learn from; it is not evaluated on held-out pairs.
+    let (holdout, training): (Vec<usize>, Vec<usize>) = if paired.len() < MIN_PAIRS_TO_HOLD_OUT {
+        (Vec::new(), paired.clone())
+    } else {
+        paired.iter().partition(|&&i| held_out(items[i].id(), options.holdout_percent))
+    };
 
     let (space, trained) = match space {
         SpaceChoice::Learned(path) if path.is_file() && !options.retrain => {

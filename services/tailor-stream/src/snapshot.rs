@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::{StreamError, SubjectKey, VisitorState, VisitorStates};
 
 const MAGIC: &[u8; 8] = b"TAILORSS";
-const FORMAT_VERSION: u32 = 1;
+/// 2: visitor states remember their latest items.
+const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Header {

@@ -4,13 +4,16 @@
 use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 use tailor_core::{AggregateWeights, Embedding, UserAggregate};
-use tailor_events::{Interaction, SubjectKind};
+use tailor_events::{Interaction, InteractionKind, SubjectKind};
 
 use crate::StreamError;
 
 /// How many of a visitor's latest event ids are remembered to drop re-sent events; producer
 /// retries re-send within seconds, so a short window per visitor suffices.
 const RECENT_EVENT_IDS: usize = 8;
+/// How many of a visitor's latest items are remembered, to leave them out of recommendations and
+/// to explain them; cold-start visitors have a handful.
+const RECENT_ITEMS: usize = 16;
 
 /// A signed-in user and an anonymous session are different visitors even when their ids match.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -37,11 +40,18 @@ pub struct VisitorState {
     /// Hashes of the latest event ids, a ring.
     recent_event_ids: [u64; RECENT_EVENT_IDS],
     next_slot: u8,
+    /// The latest items interacted with, oldest first.
+    recent_items: Vec<(Box<str>, InteractionKind)>,
 }
 
 impl VisitorState {
     pub fn aggregate(&self) -> &UserAggregate {
         &self.aggregate
+    }
+
+    /// The latest items the visitor interacted with and how, oldest first (at most 16).
+    pub fn recent_items(&self) -> impl Iterator<Item = (&str, InteractionKind)> {
+        self.recent_items.iter().map(|(id, kind)| (&**id, *kind))
     }
 
     pub fn last_applied(&self) -> (u32, u64) {
@@ -97,6 +107,7 @@ impl VisitorStates {
             last_applied: (partition, 0),
             recent_event_ids: [0; RECENT_EVENT_IDS],
             next_slot: 0,
+            recent_items: Vec::new(),
         });
         let state = entry.value_mut();
         let (last_partition, last_offset) = state.last_applied;
@@ -113,6 +124,10 @@ impl VisitorStates {
         state.last_applied = (partition, offset);
         state.recent_event_ids[state.next_slot as usize] = event_hash;
         state.next_slot = ((state.next_slot as usize + 1) % RECENT_EVENT_IDS) as u8;
+        if state.recent_items.len() == RECENT_ITEMS {
+            state.recent_items.remove(0);
+        }
+        state.recent_items.push((event.item_id.as_str().into(), event.kind));
         Ok(Outcome::Applied)
     }
 
@@ -148,7 +163,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use tailor_events::{EventSource, InteractionKind};
+    use tailor_events::EventSource;
 
     use super::*;
 
@@ -177,7 +192,9 @@ mod tests {
         assert_eq!(states.apply(0, 9, &like("e1", "s1"), &item).unwrap(), Outcome::Resent);
         assert_eq!(states.get(&key).unwrap().aggregate(), once.aggregate());
         assert_eq!(states.apply(0, 10, &like("e2", "s1"), &item).unwrap(), Outcome::Applied);
-        assert_eq!(states.get(&key).unwrap().aggregate().interactions(), 2);
+        let state = states.get(&key).unwrap();
+        assert_eq!(state.aggregate().interactions(), 2);
+        assert_eq!(state.recent_items().collect::<Vec<_>>(), [("item", InteractionKind::Like); 2]);
     }
 
     #[test]

@@ -1,0 +1,75 @@
+//! `tailor serve` as a user runs it after ingesting and embedding: recommendations that change
+//! after a like posted over HTTP, counters that move, and a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use assert_cmd::cargo::CommandCargoExt;
+
+mod common;
+
+fn tailor(data_dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("tailor").unwrap();
+    cmd.arg("--data-dir").arg(data_dir).env_remove("TAILOR_DATA_DIR").env_remove("TAILOR_CONFIG");
+    cmd
+}
+
+fn get(url: &str) -> serde_json::Value {
+    ureq::get(url).call().unwrap().body_mut().read_json().unwrap()
+}
+
+#[test]
+fn serves_recommendations_that_follow_a_like() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = [
+        "a,Navy Blue Checked Shirt,images/portrait.png,Shirts",
+        "b,Blue Striped Shirt,images/landscape.png,Shirts",
+        "c,Black Running Shoes,images/square.png,Shoes",
+        "d,White Sports Shoes,,Shoes",
+        "e,Gold Analog Watch,,Watches",
+        "f,Silver Digital Watch,,Watches",
+    ];
+    let csv = common::write_shop(dir.path(), "id,title,image,article_type", &rows);
+    let data = dir.path().join("data");
+    let ingest = tailor(&data).args(["ingest", "--format", "generic"]).arg(&csv).stdout(Stdio::null()).status();
+    assert!(ingest.unwrap().success());
+    let embed = tailor(&data).arg("embed").stdout(Stdio::null()).stderr(Stdio::null()).status();
+    assert!(embed.unwrap().success());
+
+    let mut server =
+        tailor(&data).arg("serve").env("TAILOR_SERVE__ADDR", "127.0.0.1:0").stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("the server printed its address").unwrap();
+        if let Some(url) = line.strip_prefix("listening on ") {
+            break url.to_owned();
+        }
+    };
+
+    assert_eq!(get(&format!("{base}/readyz"))["items"], 6);
+    let first = get(&format!("{base}/v1/users/v1/recommendations?k=3"));
+    assert_eq!(first["items"][0]["reason"], "a first look across the catalogue");
+    let response = ureq::post(&format!("{base}/v1/events"))
+        .send_json(serde_json::json!({"events": [{"subject": "v1", "item_id": "e", "kind": "like"}]}))
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    // The consumer applies the event within moments.
+    let mut after = serde_json::Value::Null;
+    for _ in 0..50 {
+        after = get(&format!("{base}/v1/users/v1/recommendations?k=3"));
+        if after["items"][0]["reason"] != "a first look across the catalogue" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(after["items"][0]["reason"], "similar to Gold Analog Watch", "{after}");
+    assert_eq!(after["items"][0]["item"]["id"], "f", "the other watch comes first: {after}");
+    let metrics = ureq::get(&format!("{base}/metrics")).call().unwrap().body_mut().read_to_string().unwrap();
+    assert!(metrics.contains("tailor_events_accepted_total 1"), "{metrics}");
+    assert!(metrics.contains("tailor_stream_events_total{outcome=\"applied\"} 1"), "{metrics}");
+
+    Command::new("kill").arg("-TERM").arg(server.id().to_string()).status().unwrap();
+    assert!(server.wait().unwrap().success());
+    assert!(data.join("stream/visitors.snapshot").is_file());
+}

@@ -1,0 +1,260 @@
+//! The HTTP handlers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use tailor_core::{ImageRef, InteractionKind, ItemId, SessionId, UserId, check_rating};
+use tailor_events::{Event, EventSource, Interaction, SubjectKind};
+use tailor_log::Message;
+use tailor_stream::SubjectKey;
+
+use crate::params::{MAX_K, MAX_PAGE, Params, filter_from_map};
+use crate::recommend::{Signals, recommend, taste_from};
+use crate::views::{ItemView, RecommendationsView};
+use crate::{ApiError, Service, metrics};
+
+/// At most this many events per `POST /v1/events`.
+pub const MAX_EVENTS: usize = 1000;
+const DEFAULT_K: usize = 10;
+
+type Shared = State<Arc<Service>>;
+
+fn query(
+    raw: Result<Query<HashMap<String, String>>, QueryRejection>,
+    also: &[&'static str],
+) -> Result<Params, ApiError> {
+    let Query(raw) = raw.map_err(|e| ApiError::InvalidParameter { name: "query", reason: e.body_text() })?;
+    Params::new(raw, also)
+}
+
+fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    match body {
+        Ok(Json(value)) => Ok(value),
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(ApiError::BodyTooLarge { limit: crate::MAX_BODY_BYTES })
+        }
+        Err(e) => Err(ApiError::InvalidBody(e.body_text())),
+    }
+}
+
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+pub async fn readyz(State(service): Shared) -> Json<serde_json::Value> {
+    let catalog = &service.catalog;
+    Json(
+        json!({ "status": "ready", "items": catalog.len(), "rankable": catalog.matrix().len(), "dim": catalog.matrix().dim() }),
+    )
+}
+
+pub async fn metrics_text(State(service): Shared) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], service.metrics.render())
+}
+
+pub async fn list_items(
+    State(service): Shared,
+    raw: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = query(raw, &["offset", "limit"])?;
+    let (offset, limit) = (params.offset()?, params.count("limit", 24, MAX_PAGE)?);
+    let matrix = service.catalog.matrix();
+    let filter = matrix
+        .resolve(&params.filter())
+        .map_err(|e| ApiError::InvalidParameter { name: "filter", reason: e.to_string() })?;
+    let rows: Vec<u32> = (0..matrix.len() as u32).filter(|&row| matrix.passes(row, &filter)).collect();
+    let items: Vec<ItemView> = rows
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|&row| {
+            ItemView::of(service.catalog.item(matrix.id(row).as_str()).expect("matrix rows are catalogue items"))
+        })
+        .collect();
+    Ok(Json(json!({ "items": items, "total": rows.len(), "offset": offset, "limit": limit })).into_response())
+}
+
+pub async fn get_item(State(service): Shared, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let item = service.catalog.item(&id).ok_or(ApiError::UnknownItem(id))?;
+    Ok(Json(ItemView::of(item)).into_response())
+}
+
+pub async fn item_image(State(service): Shared, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let item = service.catalog.item(&id).ok_or_else(|| ApiError::UnknownItem(id.clone()))?;
+    let path = match item.image() {
+        Some(ImageRef::File { path, .. }) => path.clone(),
+        Some(ImageRef::Url { url }) => {
+            return Ok((StatusCode::FOUND, [(header::LOCATION, url.clone())]).into_response());
+        }
+        None => return Err(ApiError::NoImage(id)),
+    };
+    let bytes =
+        tokio::fs::read(&path).await.map_err(|e| ApiError::Unreadable(format!("the photo of item {id}: {e}")))?;
+    let content_type = if path.to_ascii_lowercase().ends_with(".png") { "image/png" } else { "image/jpeg" };
+    Ok(([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=86400")], bytes)
+        .into_response())
+}
+
+pub async fn similar_items(
+    State(service): Shared,
+    Path(id): Path<String>,
+    raw: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = query(raw, &["k"])?;
+    let k = params.count("k", DEFAULT_K, MAX_K)?;
+    let catalog = &service.catalog;
+    let signals = Signals { items: vec![(id.as_str(), InteractionKind::Like)] };
+    let taste = taste_from(catalog, &signals, &service.weights)?;
+    let recommendations = recommend(catalog, taste.as_ref(), &signals, k, &params.filter())?;
+    Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColdStartRequest {
+    #[serde(default)]
+    liked: Vec<String>,
+    #[serde(default)]
+    disliked: Vec<String>,
+    k: Option<usize>,
+    #[serde(default)]
+    filter: HashMap<String, String>,
+}
+
+pub async fn cold_start(
+    State(service): Shared,
+    request: Result<Json<ColdStartRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(request)?;
+    let k = request.k.unwrap_or(DEFAULT_K);
+    if !(1..=MAX_K).contains(&k) {
+        return Err(ApiError::InvalidParameter { name: "k", reason: format!("{k} is not from 1 to {MAX_K}") });
+    }
+    let filter = filter_from_map(&request.filter)?;
+    let liked = request.liked.iter().map(|id| (id.as_str(), InteractionKind::Like));
+    let signals = Signals {
+        items: liked.chain(request.disliked.iter().map(|id| (id.as_str(), InteractionKind::Dislike))).collect(),
+    };
+    let catalog = &service.catalog;
+    let taste = taste_from(catalog, &signals, &service.weights)?;
+    let recommendations = recommend(catalog, taste.as_ref(), &signals, k, &filter)?;
+    Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())
+}
+
+pub async fn visitor_recommendations(
+    State(service): Shared,
+    Path(id): Path<String>,
+    raw: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = query(raw, &["k", "kind"])?;
+    let k = params.count("k", DEFAULT_K, MAX_K)?;
+    let key = match params.get("kind").unwrap_or("session") {
+        "session" => SubjectKey::session(&id),
+        "user" => SubjectKey::user(&id),
+        other => {
+            return Err(ApiError::InvalidParameter {
+                name: "kind",
+                reason: format!("{other:?} is not session or user"),
+            });
+        }
+    };
+    let state = service.visitors.get(&key);
+    let taste = state.as_ref().and_then(|s| s.aggregate().vector());
+    let signals = Signals { items: state.as_ref().map(|s| s.recent_items().collect()).unwrap_or_default() };
+    let catalog = &service.catalog;
+    let recommendations = recommend(catalog, taste.as_ref(), &signals, k, &params.filter())?;
+    Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsRequest {
+    events: Vec<EventIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventIn {
+    event_id: Option<String>,
+    subject: String,
+    #[serde(default = "session")]
+    subject_kind: SubjectKind,
+    item_id: String,
+    kind: InteractionKind,
+    value: Option<f32>,
+    timestamp_ms: Option<i64>,
+}
+
+fn session() -> SubjectKind {
+    SubjectKind::Session
+}
+
+pub async fn post_events(
+    State(service): Shared,
+    request: Result<Json<EventsRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(request)?;
+    if request.events.is_empty() || request.events.len() > MAX_EVENTS {
+        let reason = format!("{} events; send 1 to {MAX_EVENTS}", request.events.len());
+        return Err(ApiError::InvalidParameter { name: "events", reason });
+    }
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64;
+    let mut messages = Vec::with_capacity(request.events.len());
+    for (index, event) in request.events.into_iter().enumerate() {
+        let invalid = |reason: String| ApiError::InvalidEvent { index, reason };
+        let interaction = validate(&service, event, now, index).map_err(invalid)?;
+        let payload = service
+            .wire
+            .encode(&Event::Interaction(interaction.clone()))
+            .map_err(|e| ApiError::LogUnavailable(e.to_string()))?;
+        messages.push(Message::new(interaction.subject.into_bytes(), payload));
+    }
+    let count = messages.len();
+    let intake = service.clone();
+    // The append fsyncs (or waits for all in-sync replicas): off the async workers.
+    tokio::task::spawn_blocking(move || intake.log.append(&intake.topic, messages))
+        .await
+        .map_err(|e| ApiError::LogUnavailable(e.to_string()))?
+        .map_err(|e| ApiError::LogUnavailable(e.to_string()))?;
+    metrics::record_events_accepted(count);
+    Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": count }))).into_response())
+}
+
+fn validate(service: &Service, event: EventIn, now: i64, index: usize) -> Result<Interaction, String> {
+    match event.subject_kind {
+        SubjectKind::User => UserId::new(event.subject.as_str()).map(drop),
+        SubjectKind::Session => SessionId::new(event.subject.as_str()).map(drop),
+    }
+    .map_err(|e| e.to_string())?;
+    ItemId::new(event.item_id.as_str()).map_err(|e| e.to_string())?;
+    if service.catalog.item(&event.item_id).is_none() {
+        return Err(format!("no item {:?} in the catalogue", event.item_id));
+    }
+    let value = match (event.kind, event.value) {
+        (InteractionKind::Rating, value) => Some(check_rating(value).map_err(|e| e.to_string())?),
+        (_, None) => None,
+        (kind, Some(_)) => return Err(format!("a {kind:?} event carries no value; only ratings do")),
+    };
+    Ok(Interaction {
+        event_id: event.event_id.unwrap_or_else(|| format!("{}-{now}-{index}", event.subject)),
+        subject: event.subject,
+        subject_kind: event.subject_kind,
+        item_id: event.item_id,
+        kind: event.kind,
+        value,
+        timestamp_ms: event.timestamp_ms.unwrap_or(now),
+        source: EventSource::App,
+    })
+}
+
+pub async fn no_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::NoRoute(uri.path().to_owned())
+}

@@ -1,0 +1,53 @@
+//! Every way a request can fail, each with its HTTP status and a stable code. The mapping is one
+//! exhaustive match, so a new variant forces a decision.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ApiError {
+    #[error("no item {0:?} in the catalogue")]
+    UnknownItem(String),
+    #[error("item {0:?} has no photo")]
+    NoImage(String),
+    #[error("invalid {name}: {reason}")]
+    InvalidParameter { name: &'static str, reason: String },
+    #[error("invalid request body: {0}")]
+    InvalidBody(String),
+    #[error("request body is larger than {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("event {index}: {reason}")]
+    InvalidEvent { index: usize, reason: String },
+    #[error("no route {0}")]
+    NoRoute(String),
+    #[error("events cannot be stored right now: {0}")]
+    LogUnavailable(String),
+    #[error("cannot read {0}")]
+    Unreadable(String),
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::UnknownItem(_) => (StatusCode::NOT_FOUND, "unknown_item"),
+            ApiError::NoImage(_) => (StatusCode::NOT_FOUND, "no_image"),
+            ApiError::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "invalid_parameter"),
+            ApiError::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
+            ApiError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            ApiError::InvalidEvent { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_event"),
+            ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "no_route"),
+            ApiError::LogUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "log_unavailable"),
+            ApiError::Unreadable(_) => (StatusCode::INTERNAL_SERVER_ERROR, "unreadable"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        (status, Json(json!({ "error": { "code": code, "message": self.to_string() } }))).into_response()
+    }
+}

@@ -1,0 +1,68 @@
+//! The service's metrics, named once here with their labels.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+/// Requests by `route` (the matched pattern) and `status`.
+pub const REQUESTS: &str = "tailor_http_requests_total";
+/// Request latency by `route`.
+pub const REQUEST_DURATION: &str = "tailor_http_request_duration_seconds";
+/// Interaction events durably accepted through `POST /v1/events`.
+pub const EVENTS_ACCEPTED: &str = "tailor_events_accepted_total";
+/// Items in the catalogue, and of those, items that can be recommended (they have a vector).
+pub const CATALOG_ITEMS: &str = "tailor_catalog_items";
+pub const RANKABLE_ITEMS: &str = "tailor_rankable_items";
+
+/// The process-wide Prometheus recorder, installed on first use.
+pub fn handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let handle = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Suffix("_seconds".to_owned()),
+                    &[0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0],
+                )
+                .expect("non-empty buckets")
+                .install_recorder()
+                .expect("the only recorder of the process");
+            describe();
+            tailor_stream::metrics::describe();
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    describe_counter!(REQUESTS, "HTTP requests by route and status");
+    describe_histogram!(REQUEST_DURATION, Unit::Seconds, "HTTP request latency by route");
+    describe_counter!(EVENTS_ACCEPTED, "Interaction events durably appended to the log");
+    describe_gauge!(CATALOG_ITEMS, "Items in the served catalogue");
+    describe_gauge!(RANKABLE_ITEMS, "Items with a vector, which can be recommended");
+}
+
+pub(crate) fn record_catalog(items: usize, rankable: usize) {
+    gauge!(CATALOG_ITEMS).set(items as f64);
+    gauge!(RANKABLE_ITEMS).set(rankable as f64);
+}
+
+pub(crate) fn record_events_accepted(count: usize) {
+    counter!(EVENTS_ACCEPTED).increment(count as u64);
+}
+
+/// Middleware: counts and times every request under its route pattern (not the raw path, so ids
+/// do not explode the label set).
+pub(crate) async fn track(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched".to_owned(), |p| p.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    histogram!(REQUEST_DURATION, "route" => route.clone()).record(started.elapsed().as_secs_f64());
+    counter!(REQUESTS, "route" => route, "status" => response.status().as_u16().to_string()).increment(1);
+    response
+}

@@ -1,0 +1,70 @@
+//! Query parameters: each route names the ones it accepts, so a misspelt one is an error rather
+//! than silently ignored.
+
+use std::collections::HashMap;
+
+use tailor_core::{AttributeFilter, FilterField};
+
+use crate::ApiError;
+
+pub const MAX_K: usize = 100;
+pub const MAX_PAGE: usize = 200;
+
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    /// Checks that every parameter is a filter field or one of `also`.
+    pub fn new(raw: HashMap<String, String>, also: &[&'static str]) -> Result<Params, ApiError> {
+        for name in raw.keys() {
+            let known = also.contains(&name.as_str()) || FilterField::ALL.iter().any(|f| f.name() == name);
+            if !known {
+                let mut allowed: Vec<&str> = also.to_vec();
+                allowed.extend(FilterField::ALL.iter().map(|f| f.name()));
+                return Err(ApiError::InvalidParameter {
+                    name: "query",
+                    reason: format!("unknown parameter {name:?}; known: {}", allowed.join(", ")),
+                });
+            }
+        }
+        Ok(Params(raw))
+    }
+
+    pub fn filter(&self) -> AttributeFilter {
+        let mut filter = AttributeFilter::default();
+        for field in FilterField::ALL {
+            if let Some(value) = self.0.get(field.name()).filter(|v| !v.is_empty()) {
+                filter = filter.with(field, value.clone());
+            }
+        }
+        filter
+    }
+
+    /// A count in `1..=max`, `default` when absent.
+    pub fn count(&self, name: &'static str, default: usize, max: usize) -> Result<usize, ApiError> {
+        self.number(name, default, 1, max)
+    }
+
+    pub fn offset(&self) -> Result<usize, ApiError> {
+        self.number("offset", 0, 0, usize::MAX)
+    }
+
+    fn number(&self, name: &'static str, default: usize, min: usize, max: usize) -> Result<usize, ApiError> {
+        let Some(text) = self.0.get(name) else { return Ok(default) };
+        match text.parse::<usize>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::InvalidParameter {
+                name,
+                reason: format!("{text:?} is not a whole number from {min} to {max}"),
+            }),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+/// A filter given in a JSON body: the same field names as the query parameters.
+pub fn filter_from_map(map: &HashMap<String, String>) -> Result<AttributeFilter, ApiError> {
+    Params::new(map.clone(), &[]).map(|p| p.filter())
+}

@@ -1,0 +1,104 @@
+//! Ranking: a query vector against the item matrix, exact top-K with exclusions and filters, and
+//! for each result the visitor's liked item it is closest to, as the reason.
+
+use tailor_core::{AggregateWeights, AttributeFilter, Embedding, InteractionKind, RowSet, UserAggregate, top_k};
+
+use crate::{ApiError, ServingCatalog};
+
+/// One recommended item.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recommendation {
+    pub row: u32,
+    pub score: f32,
+    pub reason: Reason,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// Part of the first screen for a visitor with no taste yet.
+    Onboarding,
+    /// Close to the visitor's taste, which no single liked item explains.
+    Taste,
+    /// Closest, among the visitor's liked items, to this row.
+    SimilarTo(u32),
+}
+
+/// What a visitor has shown: items with how they interacted, oldest first.
+pub struct Signals<'a> {
+    pub items: Vec<(&'a str, InteractionKind)>,
+}
+
+impl Signals<'_> {
+    fn positive(kind: InteractionKind) -> bool {
+        match kind {
+            InteractionKind::Like | InteractionKind::AddToCart | InteractionKind::Purchase => true,
+            // A rating's sign depends on its value, which only the aggregate sees.
+            InteractionKind::View | InteractionKind::Click | InteractionKind::Dislike | InteractionKind::Rating => {
+                false
+            }
+        }
+    }
+}
+
+/// Top `k` for `query`, leaving out the visitor's items; with no query, the onboarding set.
+pub fn recommend(
+    catalog: &ServingCatalog,
+    query: Option<&Embedding>,
+    signals: &Signals<'_>,
+    k: usize,
+    filter: &AttributeFilter,
+) -> Result<Vec<Recommendation>, ApiError> {
+    let matrix = catalog.matrix();
+    let resolved =
+        matrix.resolve(filter).map_err(|e| ApiError::InvalidParameter { name: "filter", reason: e.to_string() })?;
+    let seen: Vec<u32> = signals.items.iter().filter_map(|(id, _)| matrix.row_of(id)).collect();
+    let mut exclude = RowSet::new(matrix.len());
+    seen.iter().for_each(|&row| exclude.insert(row));
+    let Some(query) = query else {
+        let rows =
+            catalog.onboarding().iter().copied().filter(|&row| !exclude.contains(row) && matrix.passes(row, &resolved));
+        return Ok(rows.take(k).map(|row| Recommendation { row, score: 0.0, reason: Reason::Onboarding }).collect());
+    };
+    let liked: Vec<u32> = signals
+        .items
+        .iter()
+        .filter(|(_, kind)| Signals::positive(*kind))
+        .filter_map(|(id, _)| matrix.row_of(id))
+        .collect();
+    let scored = top_k(matrix, query.as_slice(), k, &exclude, &resolved)
+        .map_err(|e| ApiError::InvalidParameter { name: "query", reason: e.to_string() })?;
+    Ok(scored
+        .into_iter()
+        .map(|s| {
+            let closest = liked.iter().copied().max_by(|&a, &b| {
+                let (sa, sb) = (dot(matrix.row(s.row), matrix.row(a)), dot(matrix.row(s.row), matrix.row(b)));
+                sa.total_cmp(&sb)
+            });
+            Recommendation { row: s.row, score: s.score, reason: closest.map_or(Reason::Taste, Reason::SimilarTo) }
+        })
+        .collect())
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    tailor_core::vector::dot(a, b)
+}
+
+/// The taste vector of an anonymous visitor from the request alone: the same aggregate the
+/// streaming consumer keeps, over liked and disliked items. `None` when it is empty.
+pub fn taste_from(
+    catalog: &ServingCatalog,
+    signals: &Signals<'_>,
+    weights: &AggregateWeights,
+) -> Result<Option<Embedding>, ApiError> {
+    let matrix = catalog.matrix();
+    let mut aggregate = UserAggregate::new(matrix.dim());
+    for (id, kind) in &signals.items {
+        let row = matrix.row_of(id).ok_or_else(|| ApiError::UnknownItem((*id).to_owned()))?;
+        let vector = Embedding::from_unit(matrix.row(row).to_vec(), matrix.dim())
+            .map_err(|e| ApiError::Unreadable(format!("the vector of item {id}: {e}")))?;
+        aggregate
+            .apply(weights, *kind, None, 0, &vector)
+            .map_err(|e| ApiError::InvalidParameter { name: "liked", reason: e.to_string() })?;
+    }
+    Ok(aggregate.vector())
+}

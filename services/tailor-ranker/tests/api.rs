@@ -1,0 +1,267 @@
+//! The HTTP API end to end in process: every route, and every kind of bad input answered with a
+//! 4xx and a JSON error naming the problem.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tailor_core::{AggregateWeights, Attributes, Gender, ImageRef, Item, ItemId};
+use tailor_events::SingleObject;
+use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, TopicConfig};
+use tailor_ranker::{MAX_BODY_BYTES, Service, ServingCatalog, router};
+use tailor_stream::{Source, StreamConsumer, VisitorStates};
+use tailor_testkit::synthetic;
+use tower::ServiceExt;
+
+const DIM: usize = 16;
+const TYPES: [&str; 3] = ["Shirts", "Jeans", "Watches"];
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    service: Arc<Service>,
+    consumer: StreamConsumer,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("photo.png");
+    std::fs::write(&photo, b"\x89PNG not really").unwrap();
+    let vectors = Arc::new(synthetic::item_vectors(30, DIM, 3));
+    let items: Vec<Item> = (0..30)
+        .map(|i| {
+            let attributes = Attributes {
+                gender: Some(if i % 2 == 0 { Gender::Men } else { Gender::Women }),
+                article_type: Some(TYPES[i % 3].to_owned()),
+                ..Attributes::default()
+            };
+            let image = (i < 20).then(|| ImageRef::File { path: photo.display().to_string(), width: 1, height: 1 });
+            Item::new(ItemId::new(format!("item-{i}")).unwrap(), Some(format!("Item {i}")), None, image, attributes)
+                .unwrap()
+        })
+        .collect();
+    let topics = [TopicConfig::new("interactions", 2), TopicConfig::new("dead-letters", 1)];
+    let log = Arc::new(EmbeddedLog::open(&dir.path().join("log"), &topics, DEFAULT_SEGMENT_BYTES).unwrap());
+    let visitors = Arc::new(VisitorStates::new(DIM, AggregateWeights::default()));
+    let source = Source {
+        log: log.clone(),
+        wire: Arc::new(SingleObject),
+        topic: "interactions".to_owned(),
+        dead_letter_topic: "dead-letters".to_owned(),
+    };
+    let (consumer, _) =
+        StreamConsumer::start(source, visitors.clone(), vectors.clone(), &dir.path().join("snapshot")).unwrap();
+    let catalog = ServingCatalog::new(items, &vectors).unwrap();
+    let service = Arc::new(Service::new(catalog, visitors, log, Arc::new(SingleObject), "interactions".to_owned()));
+    Fixture { _dir: dir, service, consumer }
+}
+
+async fn call(fixture: &Fixture, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, Value) {
+    let request = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+    let request = request.body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned()))).unwrap();
+    let response = router(fixture.service.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned())))
+}
+
+fn error_code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error body: {body}"))
+}
+
+fn ids(body: &Value) -> Vec<String> {
+    body["items"].as_array().unwrap().iter().map(|r| r["item"]["id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let f = fixture();
+    assert_eq!(call(&f, "GET", "/healthz", None).await, (StatusCode::OK, json!({"status": "ok"})));
+    let (status, body) = call(&f, "GET", "/readyz", None).await;
+    assert_eq!((status, body["items"].as_u64(), body["dim"].as_u64()), (StatusCode::OK, Some(30), Some(DIM as u64)));
+    call(&f, "GET", "/v1/items/item-1", None).await;
+    let (status, text) = call(&f, "GET", "/metrics", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = text.as_str().unwrap();
+    assert!(text.contains("tailor_http_requests_total{route=\"/v1/items/{id}\",status=\"200\"}"), "{text}");
+    assert!(text.contains("tailor_catalog_items 30"), "{text}");
+}
+
+#[tokio::test]
+async fn browsing_filters_and_pages() {
+    let f = fixture();
+    let (status, body) = call(&f, "GET", "/v1/items?gender=women&article_type=jeans&limit=2&offset=1", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["total"], 5);
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|i| i["attributes"]["gender"] == "women" && i["attributes"]["article_type"] == "Jeans"));
+    assert_eq!(items[0]["image_url"], format!("/v1/items/{}/image", items[0]["id"].as_str().unwrap()));
+
+    let (status, body) = call(&f, "GET", "/v1/items/item-3", None).await;
+    assert_eq!((status, body["title"].as_str()), (StatusCode::OK, Some("Item 3")));
+    let (status, body) = call(&f, "GET", "/v1/items/item-3/image", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = call(&f, "GET", "/v1/items/item-25/image", None).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::NOT_FOUND, "no_image"));
+}
+
+#[tokio::test]
+async fn bad_queries_get_named_4xx_errors() {
+    let f = fixture();
+    let cases = [
+        ("/v1/items/nope", StatusCode::NOT_FOUND, "unknown_item"),
+        ("/v1/items/nope/similar", StatusCode::NOT_FOUND, "unknown_item"),
+        ("/v1/items?colur=red", StatusCode::BAD_REQUEST, "invalid_parameter"),
+        ("/v1/items?gender=aliens", StatusCode::BAD_REQUEST, "invalid_parameter"),
+        ("/v1/items?limit=0", StatusCode::BAD_REQUEST, "invalid_parameter"),
+        ("/v1/items?limit=100000", StatusCode::BAD_REQUEST, "invalid_parameter"),
+        ("/v1/items?offset=-1", StatusCode::BAD_REQUEST, "invalid_parameter"),
+        ("/v1/items/item-1/similar?k=0", StatusCode::BAD_REQUEST, "invalid_parameter"),
+        ("/v1/items/item-1/similar?k=101", StatusCode::BAD_REQUEST, "invalid_parameter"),
+        ("/v1/items/item-1/similar?k=ten", StatusCode::BAD_REQUEST, "invalid_parameter"),
+        ("/v1/users/s1/recommendations?kind=robot", StatusCode::BAD_REQUEST, "invalid_parameter"),
+        ("/v2/everything", StatusCode::NOT_FOUND, "no_route"),
+    ];
+    for (uri, status, code) in cases {
+        let (got, body) = call(&f, "GET", uri, None).await;
+        assert_eq!((got, error_code(&body)), (status, code), "{uri}: {body}");
+        assert!(!body["error"]["message"].as_str().unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn similar_items_leave_out_the_item_and_respect_filters() {
+    let f = fixture();
+    let (status, body) = call(&f, "GET", "/v1/items/item-4/similar?k=5&gender=men", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let found = ids(&body);
+    assert_eq!(found.len(), 5);
+    assert!(!found.contains(&"item-4".to_owned()));
+    let scores: Vec<f64> = body["items"].as_array().unwrap().iter().map(|r| r["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert!(body["items"].as_array().unwrap().iter().all(|r| r["item"]["attributes"]["gender"] == "men"));
+}
+
+#[tokio::test]
+async fn cold_start_from_the_request_alone() {
+    let f = fixture();
+    // Nothing known: a spread over article types, never empty.
+    let (status, body) = call(&f, "POST", "/v1/recommendations", Some("{}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let first = ids(&body);
+    assert_eq!(first.len(), 10);
+    let types: std::collections::HashSet<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["item"]["attributes"]["article_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types.len(), 3);
+
+    let (status, body) =
+        call(&f, "POST", "/v1/recommendations", Some(r#"{"liked": ["item-2"], "disliked": ["item-5"], "k": 4}"#)).await;
+    assert_eq!(status, StatusCode::OK);
+    let found = ids(&body);
+    assert_eq!(found.len(), 4);
+    assert!(!found.contains(&"item-2".to_owned()) && !found.contains(&"item-5".to_owned()));
+    assert_eq!(body["items"][0]["reason"], "similar to Item 2");
+
+    let cases = [
+        (r#"{"liked": ["missing"]}"#, StatusCode::NOT_FOUND, "unknown_item"),
+        (r#"{"liked": "item-1"}"#, StatusCode::BAD_REQUEST, "invalid_body"),
+        (r#"{"likes": ["item-1"]}"#, StatusCode::BAD_REQUEST, "invalid_body"),
+        ("{not json", StatusCode::BAD_REQUEST, "invalid_body"),
+        (r#"{"k": 0}"#, StatusCode::BAD_REQUEST, "invalid_parameter"),
+        (r#"{"filter": {"gender": "aliens"}}"#, StatusCode::BAD_REQUEST, "invalid_parameter"),
+    ];
+    for (request, status, code) in cases {
+        let (got, body) = call(&f, "POST", "/v1/recommendations", Some(request)).await;
+        assert_eq!((got, error_code(&body)), (status, code), "{request}: {body}");
+    }
+    let huge = format!(r#"{{"liked": ["{}"]}}"#, "x".repeat(MAX_BODY_BYTES));
+    let (status, body) = call(&f, "POST", "/v1/recommendations", Some(&huge)).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"));
+}
+
+#[tokio::test]
+async fn a_like_changes_the_visitors_recommendations() {
+    let mut f = fixture();
+    let (status, before) = call(&f, "GET", "/v1/users/visitor-9/recommendations?k=5", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(before["items"][0]["reason"], "a first look across the catalogue");
+
+    let events = r#"{"events": [{"subject": "visitor-9", "item_id": "item-7", "kind": "like"},
+                                {"subject": "visitor-9", "item_id": "item-8", "kind": "rating", "value": 9}]}"#;
+    let (status, body) = call(&f, "POST", "/v1/events", Some(events)).await;
+    assert_eq!((status, body), (StatusCode::ACCEPTED, json!({"accepted": 2})));
+    let applied = f.consumer.poll(100, Duration::from_secs(5)).unwrap();
+    assert_eq!(applied.applied, 2);
+
+    let (status, after) = call(&f, "GET", "/v1/users/visitor-9/recommendations?k=5", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let found = ids(&after);
+    assert_eq!(found.len(), 5);
+    assert!(!found.contains(&"item-7".to_owned()) && !found.contains(&"item-8".to_owned()));
+    assert_eq!(after["items"][0]["reason"], "similar to Item 7");
+    assert_ne!(ids(&before), found);
+}
+
+#[tokio::test]
+async fn bad_events_are_refused_and_nothing_is_appended() {
+    let mut f = fixture();
+    let cases = [
+        (r#"{"events": []}"#, StatusCode::BAD_REQUEST, "invalid_parameter"),
+        (
+            r#"{"events": [{"subject": "s", "item_id": "nope", "kind": "like"}]}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_event",
+        ),
+        (
+            r#"{"events": [{"subject": "s", "item_id": "item-1", "kind": "rating", "value": 11}]}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_event",
+        ),
+        (
+            r#"{"events": [{"subject": "s", "item_id": "item-1", "kind": "rating"}]}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_event",
+        ),
+        (
+            r#"{"events": [{"subject": "s", "item_id": "item-1", "kind": "like", "value": 3}]}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_event",
+        ),
+        (
+            r#"{"events": [{"subject": "bad id!", "item_id": "item-1", "kind": "like"}]}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_event",
+        ),
+        (
+            r#"{"events": [{"subject": "s", "item_id": "item-1", "kind": "wink"}]}"#,
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+        ),
+        (
+            r#"{"events": [{"subject": "s", "item_id": "item-1", "kind": "rating", "value": "NaN"}]}"#,
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+        ),
+        (r#"{"events": {"subject": "s"}}"#, StatusCode::BAD_REQUEST, "invalid_body"),
+    ];
+    for (request, status, code) in cases {
+        let (got, body) = call(&f, "POST", "/v1/events", Some(request)).await;
+        assert_eq!((got, error_code(&body)), (status, code), "{request}: {body}");
+    }
+    // A batch with one bad event is refused whole: the good event before it is not stored.
+    let mixed = r#"{"events": [{"subject": "s", "item_id": "item-1", "kind": "like"},
+                               {"subject": "s", "item_id": "nope", "kind": "like"}]}"#;
+    let (status, body) = call(&f, "POST", "/v1/events", Some(mixed)).await;
+    assert_eq!(
+        (status, body["error"]["message"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("event 1: no item \"nope\" in the catalogue"))
+    );
+    assert_eq!(f.consumer.poll(100, Duration::from_millis(100)).unwrap().records(), 0);
+}
