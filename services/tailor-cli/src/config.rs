@@ -116,11 +116,14 @@ impl Default for EmbedConfig {
 pub struct ServeConfig {
     /// Where `tailor serve` listens.
     pub addr: SocketAddr,
+    /// Signs session tokens; several replicas must share it [default: generated once, kept in
+    /// DATA_DIR/session.key].
+    pub session_secret: Option<String>,
 }
 
 impl Default for ServeConfig {
     fn default() -> Self {
-        ServeConfig { addr: SocketAddr::from(([127, 0, 0, 1], 8080)) }
+        ServeConfig { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), session_secret: None }
     }
 }
 

@@ -9,12 +9,41 @@ use std::time::Duration;
 use anyhow::Context;
 use tailor_catalog::CatalogStore;
 use tailor_core::AggregateWeights;
-use tailor_ranker::{Service, ServingCatalog};
+use tailor_ranker::{Intake, Service, ServingCatalog, SessionKeys};
 use tailor_stream::{ItemVectors, StreamConsumer, VisitorStates};
 
 use crate::config::Config;
 use crate::events::interactions_source;
 use crate::stream::{consume, stop_on_signals};
+
+/// The key that signs session tokens: `serve.session_secret`, or one generated on first start and
+/// kept in `DATA_DIR/session.key` (readable by its owner only), so tokens survive restarts.
+fn session_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = &config.serve.session_secret {
+        anyhow::ensure!(secret.len() >= 16, "serve.session_secret must be at least 16 characters");
+        return Ok(secret.as_bytes().to_vec());
+    }
+    let path = config.data_dir.join("session.key");
+    match std::fs::read(&path) {
+        Ok(secret) if secret.len() >= 32 => Ok(secret),
+        Ok(_) => anyhow::bail!("{} is shorter than 32 bytes; delete it to have a new one made", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let secret: [u8; 32] = rand::random();
+            std::fs::create_dir_all(&config.data_dir)?;
+            let mut file = std::fs::OpenOptions::new()
+                .create_new(true)
+                .write(true)
+                .mode(0o600)
+                .open(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            file.write_all(&secret).with_context(|| format!("writing {}", path.display()))?;
+            Ok(secret.to_vec())
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
 
 pub fn run(config: &Config) -> anyhow::Result<()> {
     // Installed first, so the consumer's metrics are recorded from its first event.
@@ -39,7 +68,8 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         vectors.dim(),
         snapshot.map_or(0, |s| s.visitors)
     );
-    let service = Arc::new(Service::new(catalog, visitors, source.log, source.wire, source.topic));
+    let intake = Intake { log: source.log, wire: source.wire, topic: source.topic };
+    let service = Arc::new(Service::new(catalog, visitors, intake, SessionKeys::new(session_secret(config)?)));
 
     let stop = stop_on_signals()?;
     let interval = Duration::from_millis(config.stream.snapshot_interval_ms);

@@ -48,16 +48,20 @@ fn serves_recommendations_that_follow_a_like() {
     };
 
     assert_eq!(get(&format!("{base}/readyz"))["items"], 6);
-    let first = get(&format!("{base}/v1/users/v1/recommendations?k=3"));
+    let first = get(&format!("{base}/v1/users/someone/recommendations?k=3"));
     assert_eq!(first["items"][0]["reason"], "a first look across the catalogue");
+    let session: serde_json::Value =
+        ureq::post(&format!("{base}/v1/sessions")).send_empty().unwrap().body_mut().read_json().unwrap();
+    let (visitor, token) = (session["session_id"].as_str().unwrap(), session["token"].as_str().unwrap());
     let response = ureq::post(&format!("{base}/v1/events"))
-        .send_json(serde_json::json!({"events": [{"subject": "v1", "item_id": "e", "kind": "like"}]}))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send_json(serde_json::json!({"events": [{"subject": visitor, "item_id": "e", "kind": "like"}]}))
         .unwrap();
     assert_eq!(response.status(), 202);
     // The consumer applies the event within moments.
     let mut after = serde_json::Value::Null;
     for _ in 0..50 {
-        after = get(&format!("{base}/v1/users/v1/recommendations?k=3"));
+        after = get(&format!("{base}/v1/users/{visitor}/recommendations?k=3"));
         if after["items"][0]["reason"] != "a first look across the catalogue" {
             break;
         }

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -197,11 +197,30 @@ fn session() -> SubjectKind {
     SubjectKind::Session
 }
 
+/// A new anonymous session and the token its events must carry.
+pub async fn new_session(State(service): Shared) -> Response {
+    let (session_id, token) = service.sessions.issue();
+    (StatusCode::CREATED, Json(json!({ "session_id": session_id, "token": token }))).into_response()
+}
+
 pub async fn post_events(
     State(service): Shared,
+    headers: HeaderMap,
     request: Result<Json<EventsRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or(ApiError::MissingToken)?;
     let request = body(request)?;
+    for event in &request.events {
+        if event.subject_kind != SubjectKind::Session || !service.sessions.verify(&event.subject, token) {
+            let reason =
+                format!("the token is not {:?}'s: a visitor posts events only for its own session", event.subject);
+            return Err(ApiError::Forbidden(reason));
+        }
+    }
     if request.events.is_empty() || request.events.len() > MAX_EVENTS {
         let reason = format!("{} events; send 1 to {MAX_EVENTS}", request.events.len());
         return Err(ApiError::InvalidParameter { name: "events", reason });
@@ -212,15 +231,16 @@ pub async fn post_events(
         let invalid = |reason: String| ApiError::InvalidEvent { index, reason };
         let interaction = validate(&service, event, now, index).map_err(invalid)?;
         let payload = service
+            .intake
             .wire
             .encode(&Event::Interaction(interaction.clone()))
             .map_err(|e| ApiError::LogUnavailable(e.to_string()))?;
         messages.push(Message::new(interaction.subject.into_bytes(), payload));
     }
     let count = messages.len();
-    let intake = service.clone();
+    let appender = service.clone();
     // The append fsyncs (or waits for all in-sync replicas): off the async workers.
-    tokio::task::spawn_blocking(move || intake.log.append(&intake.topic, messages))
+    tokio::task::spawn_blocking(move || appender.intake.log.append(&appender.intake.topic, messages))
         .await
         .map_err(|e| ApiError::LogUnavailable(e.to_string()))?
         .map_err(|e| ApiError::LogUnavailable(e.to_string()))?;

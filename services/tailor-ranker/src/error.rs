@@ -23,6 +23,10 @@ pub enum ApiError {
     InvalidEvent { index: usize, reason: String },
     #[error("no route {0}")]
     NoRoute(String),
+    #[error("posting events needs the session's token: `Authorization: Bearer TOKEN` from POST /v1/sessions")]
+    MissingToken,
+    #[error("{0}")]
+    Forbidden(String),
     #[error("events cannot be stored right now: {0}")]
     LogUnavailable(String),
     #[error("cannot read {0}")]
@@ -39,6 +43,8 @@ impl ApiError {
             ApiError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ApiError::InvalidEvent { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_event"),
             ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "no_route"),
+            ApiError::MissingToken => (StatusCode::UNAUTHORIZED, "missing_session_token"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::LogUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "log_unavailable"),
             ApiError::Unreadable(_) => (StatusCode::INTERNAL_SERVER_ERROR, "unreadable"),
         }

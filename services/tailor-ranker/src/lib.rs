@@ -10,11 +10,13 @@ pub mod metrics;
 mod params;
 mod recommend;
 mod service;
+mod sessions;
 mod views;
 
 pub use catalog::ServingCatalog;
 pub use error::ApiError;
-pub use service::{MAX_BODY_BYTES, Service, router, serve};
+pub use service::{Intake, MAX_BODY_BYTES, Service, router, serve};
+pub use sessions::SessionKeys;
 
 use thiserror::Error;
 

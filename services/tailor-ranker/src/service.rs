@@ -13,19 +13,24 @@ use tailor_log::EventLog;
 use tailor_stream::VisitorStates;
 use tokio::net::TcpListener;
 
-use crate::{ServingCatalog, api, metrics};
+use crate::{ServingCatalog, SessionKeys, api, metrics};
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Where `POST /v1/events` appends, and how events are framed.
+pub struct Intake {
+    pub log: Arc<dyn EventLog>,
+    pub wire: Arc<dyn WireFormat>,
+    pub topic: String,
+}
 
 pub struct Service {
     pub catalog: ServingCatalog,
     /// The visitor states the streaming consumer keeps up to date.
     pub visitors: Arc<VisitorStates>,
-    /// Where `POST /v1/events` appends, and how.
-    pub log: Arc<dyn EventLog>,
-    pub wire: Arc<dyn WireFormat>,
-    pub topic: String,
+    pub intake: Intake,
+    pub sessions: SessionKeys,
     pub weights: AggregateWeights,
     pub metrics: PrometheusHandle,
 }
@@ -34,20 +39,12 @@ impl Service {
     pub fn new(
         catalog: ServingCatalog,
         visitors: Arc<VisitorStates>,
-        log: Arc<dyn EventLog>,
-        wire: Arc<dyn WireFormat>,
-        topic: String,
+        intake: Intake,
+        sessions: SessionKeys,
     ) -> Service {
         metrics::record_catalog(catalog.len(), catalog.matrix().len());
-        Service {
-            catalog,
-            visitors,
-            log,
-            wire,
-            topic,
-            weights: AggregateWeights::default(),
-            metrics: metrics::handle(),
-        }
+        let (weights, metrics) = (AggregateWeights::default(), metrics::handle());
+        Service { catalog, visitors, intake, sessions, weights, metrics }
     }
 }
 
@@ -62,6 +59,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/items/{id}/similar", get(api::similar_items))
         .route("/v1/recommendations", post(api::cold_start))
         .route("/v1/users/{id}/recommendations", get(api::visitor_recommendations))
+        .route("/v1/sessions", post(api::new_session))
         .route("/v1/events", post(api::post_events))
         .fallback(api::no_route)
         .layer(axum::middleware::from_fn(metrics::track))

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tailor_core::{AggregateWeights, Attributes, Gender, ImageRef, Item, ItemId};
 use tailor_events::SingleObject;
 use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, TopicConfig};
-use tailor_ranker::{MAX_BODY_BYTES, Service, ServingCatalog, router};
+use tailor_ranker::{Intake, MAX_BODY_BYTES, Service, ServingCatalog, SessionKeys, router};
 use tailor_stream::{Source, StreamConsumer, VisitorStates};
 use tailor_testkit::synthetic;
 use tower::ServiceExt;
@@ -54,12 +54,27 @@ fn fixture() -> Fixture {
     let (consumer, _) =
         StreamConsumer::start(source, visitors.clone(), vectors.clone(), &dir.path().join("snapshot")).unwrap();
     let catalog = ServingCatalog::new(items, &vectors).unwrap();
-    let service = Arc::new(Service::new(catalog, visitors, log, Arc::new(SingleObject), "interactions".to_owned()));
+    let intake = Intake { log, wire: Arc::new(SingleObject), topic: "interactions".to_owned() };
+    let sessions = SessionKeys::new(b"a test secret of sufficient length".to_vec());
+    let service = Arc::new(Service::new(catalog, visitors, intake, sessions));
     Fixture { _dir: dir, service, consumer }
 }
 
 async fn call(fixture: &Fixture, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, Value) {
-    let request = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+    call_as(fixture, None, method, uri, body).await
+}
+
+async fn call_as(
+    fixture: &Fixture,
+    token: Option<&str>,
+    method: &str,
+    uri: &str,
+    body: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
     let request = request.body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned()))).unwrap();
     let response = router(fixture.service.clone()).oneshot(request).await.unwrap();
     let status = response.status();
@@ -186,21 +201,30 @@ async fn cold_start_from_the_request_alone() {
     assert_eq!((status, error_code(&body)), (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"));
 }
 
+/// A new session: its id and token.
+async fn session(f: &Fixture) -> (String, String) {
+    let (status, body) = call(f, "POST", "/v1/sessions", None).await;
+    assert_eq!(status, StatusCode::CREATED);
+    (body["session_id"].as_str().unwrap().to_owned(), body["token"].as_str().unwrap().to_owned())
+}
+
 #[tokio::test]
 async fn a_like_changes_the_visitors_recommendations() {
     let mut f = fixture();
-    let (status, before) = call(&f, "GET", "/v1/users/visitor-9/recommendations?k=5", None).await;
+    let (visitor, token) = session(&f).await;
+    let recommendations = format!("/v1/users/{visitor}/recommendations?k=5");
+    let (status, before) = call(&f, "GET", &recommendations, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(before["items"][0]["reason"], "a first look across the catalogue");
 
-    let events = r#"{"events": [{"subject": "visitor-9", "item_id": "item-7", "kind": "like"},
-                                {"subject": "visitor-9", "item_id": "item-8", "kind": "rating", "value": 9}]}"#;
-    let (status, body) = call(&f, "POST", "/v1/events", Some(events)).await;
+    let events = json!({"events": [{"subject": visitor, "item_id": "item-7", "kind": "like"},
+                                   {"subject": visitor, "item_id": "item-8", "kind": "rating", "value": 9}]});
+    let (status, body) = call_as(&f, Some(&token), "POST", "/v1/events", Some(&events.to_string())).await;
     assert_eq!((status, body), (StatusCode::ACCEPTED, json!({"accepted": 2})));
     let applied = f.consumer.poll(100, Duration::from_secs(5)).unwrap();
     assert_eq!(applied.applied, 2);
 
-    let (status, after) = call(&f, "GET", "/v1/users/visitor-9/recommendations?k=5", None).await;
+    let (status, after) = call(&f, "GET", &recommendations, None).await;
     assert_eq!(status, StatusCode::OK);
     let found = ids(&after);
     assert_eq!(found.len(), 5);
@@ -212,53 +236,45 @@ async fn a_like_changes_the_visitors_recommendations() {
 #[tokio::test]
 async fn bad_events_are_refused_and_nothing_is_appended() {
     let mut f = fixture();
+    let (s, token) = session(&f).await;
+    let like = |fields: &str| format!(r#"{{"events": [{{"subject": "{s}", {fields}}}]}}"#);
     let cases = [
-        (r#"{"events": []}"#, StatusCode::BAD_REQUEST, "invalid_parameter"),
+        (r#"{"events": []}"#.to_owned(), StatusCode::BAD_REQUEST, "invalid_parameter"),
+        (like(r#""item_id": "nope", "kind": "like""#), StatusCode::UNPROCESSABLE_ENTITY, "invalid_event"),
         (
-            r#"{"events": [{"subject": "s", "item_id": "nope", "kind": "like"}]}"#,
+            like(r#""item_id": "item-1", "kind": "rating", "value": 11"#),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_event",
         ),
+        (like(r#""item_id": "item-1", "kind": "rating""#), StatusCode::UNPROCESSABLE_ENTITY, "invalid_event"),
+        (like(r#""item_id": "item-1", "kind": "like", "value": 3"#), StatusCode::UNPROCESSABLE_ENTITY, "invalid_event"),
+        (like(r#""item_id": "item-1", "kind": "wink""#), StatusCode::BAD_REQUEST, "invalid_body"),
+        (like(r#""item_id": "item-1", "kind": "rating", "value": "NaN""#), StatusCode::BAD_REQUEST, "invalid_body"),
+        (r#"{"events": {"subject": "s"}}"#.to_owned(), StatusCode::BAD_REQUEST, "invalid_body"),
+        // Only the token's own session: not another one, nor a user.
         (
-            r#"{"events": [{"subject": "s", "item_id": "item-1", "kind": "rating", "value": 11}]}"#,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_event",
+            r#"{"events": [{"subject": "someone-else", "item_id": "item-1", "kind": "like"}]}"#.to_owned(),
+            StatusCode::FORBIDDEN,
+            "forbidden",
         ),
-        (
-            r#"{"events": [{"subject": "s", "item_id": "item-1", "kind": "rating"}]}"#,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_event",
-        ),
-        (
-            r#"{"events": [{"subject": "s", "item_id": "item-1", "kind": "like", "value": 3}]}"#,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_event",
-        ),
-        (
-            r#"{"events": [{"subject": "bad id!", "item_id": "item-1", "kind": "like"}]}"#,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_event",
-        ),
-        (
-            r#"{"events": [{"subject": "s", "item_id": "item-1", "kind": "wink"}]}"#,
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-        ),
-        (
-            r#"{"events": [{"subject": "s", "item_id": "item-1", "kind": "rating", "value": "NaN"}]}"#,
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-        ),
-        (r#"{"events": {"subject": "s"}}"#, StatusCode::BAD_REQUEST, "invalid_body"),
+        (like(r#""subject_kind": "user", "item_id": "item-1", "kind": "like""#), StatusCode::FORBIDDEN, "forbidden"),
     ];
-    for (request, status, code) in cases {
-        let (got, body) = call(&f, "POST", "/v1/events", Some(request)).await;
-        assert_eq!((got, error_code(&body)), (status, code), "{request}: {body}");
+    for (request, status, code) in &cases {
+        let (got, body) = call_as(&f, Some(&token), "POST", "/v1/events", Some(request)).await;
+        assert_eq!((got, error_code(&body)), (*status, *code), "{request}: {body}");
     }
+    let valid = like(r#""item_id": "item-1", "kind": "like""#);
+    let (status, body) = call(&f, "POST", "/v1/events", Some(&valid)).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "missing_session_token"));
+    let (_, other_token) = session(&f).await;
+    let (status, body) = call_as(&f, Some(&other_token), "POST", "/v1/events", Some(&valid)).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "forbidden"));
     // A batch with one bad event is refused whole: the good event before it is not stored.
-    let mixed = r#"{"events": [{"subject": "s", "item_id": "item-1", "kind": "like"},
-                               {"subject": "s", "item_id": "nope", "kind": "like"}]}"#;
-    let (status, body) = call(&f, "POST", "/v1/events", Some(mixed)).await;
+    let mixed = format!(
+        r#"{{"events": [{{"subject": "{s}", "item_id": "item-1", "kind": "like"}},
+                        {{"subject": "{s}", "item_id": "nope", "kind": "like"}}]}}"#
+    );
+    let (status, body) = call_as(&f, Some(&token), "POST", "/v1/events", Some(&mixed)).await;
     assert_eq!(
         (status, body["error"]["message"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("event 1: no item \"nope\" in the catalogue"))
