@@ -56,6 +56,11 @@ pub async fn readyz(State(service): Shared) -> Json<serde_json::Value> {
     )
 }
 
+/// The API's description, kept beside the code in `openapi.json`.
+pub async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], include_str!("../openapi.json"))
+}
+
 pub async fn metrics_text(State(service): Shared) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], service.metrics.render())
 }

@@ -53,6 +53,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics_text))
+        .route("/openapi.json", get(api::openapi))
         .route("/v1/items", get(api::list_items))
         .route("/v1/items/{id}", get(api::get_item))
         .route("/v1/items/{id}/image", get(api::item_image))

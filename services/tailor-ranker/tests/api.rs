@@ -281,3 +281,25 @@ async fn bad_events_are_refused_and_nothing_is_appended() {
     );
     assert_eq!(f.consumer.poll(100, Duration::from_millis(100)).unwrap().records(), 0);
 }
+
+#[tokio::test]
+async fn every_documented_route_exists_and_every_route_is_documented() {
+    let f = fixture();
+    let (status, document) = call(&f, "GET", "/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let paths = document["paths"].as_object().unwrap();
+    for (path, methods) in paths {
+        for method in methods.as_object().unwrap().keys() {
+            let uri = path.replace("{id}", "item-1");
+            let (status, body) = call(&f, &method.to_uppercase(), &uri, Some("{}")).await;
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert!(body["error"]["code"] != "no_route", "{method} {path} is documented but not served");
+        }
+    }
+    let source = include_str!("../src/service.rs");
+    let served: Vec<&str> = source.split(".route(\"").skip(1).map(|rest| rest.split('"').next().unwrap()).collect();
+    assert_eq!(served.len(), paths.len());
+    for path in served {
+        assert!(paths.contains_key(path), "{path} is served but not in openapi.json");
+    }
+}
