@@ -8,6 +8,7 @@ mod filter;
 mod ids;
 mod item;
 mod matrix;
+mod mmr;
 mod top_k;
 pub mod vector;
 
@@ -17,5 +18,6 @@ pub use filter::{AttributeFilter, FilterField, ResolvedFilter};
 pub use ids::{ItemId, SessionId, UserId};
 pub use item::{Attributes, Gender, ImageRef, Item, Modality, Price};
 pub use matrix::{ItemMatrix, ItemMatrixBuilder, RowSet};
+pub use mmr::mmr;
 pub use top_k::{Scored, top_k};
 pub use vector::Embedding;

@@ -16,7 +16,7 @@ use tailor_events::{Event, EventSource, Interaction, SubjectKind};
 use tailor_log::Message;
 use tailor_stream::SubjectKey;
 
-use crate::params::{MAX_K, MAX_PAGE, Params, filter_from_map};
+use crate::params::{MAX_K, MAX_PAGE, Params, check_diversity, filter_from_map};
 use crate::recommend::{Signals, recommend, taste_from};
 use crate::views::{ItemView, RecommendationsView};
 use crate::{ApiError, Service, metrics};
@@ -113,12 +113,12 @@ pub async fn similar_items(
     Path(id): Path<String>,
     raw: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let params = query(raw, &["k"])?;
+    let params = query(raw, &["k", "diversity"])?;
     let k = params.count("k", DEFAULT_K, MAX_K)?;
     let catalog = &service.catalog;
     let signals = Signals { items: vec![(id.as_str(), InteractionKind::Like)] };
     let taste = taste_from(catalog, &signals, &service.weights)?;
-    let recommendations = recommend(catalog, taste.as_ref(), &signals, k, &params.filter())?;
+    let recommendations = recommend(catalog, taste.as_ref(), &signals, k, &params.filter(), params.diversity()?)?;
     Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())
 }
 
@@ -130,6 +130,7 @@ pub struct ColdStartRequest {
     #[serde(default)]
     disliked: Vec<String>,
     k: Option<usize>,
+    diversity: Option<f32>,
     #[serde(default)]
     filter: HashMap<String, String>,
 }
@@ -144,13 +145,17 @@ pub async fn cold_start(
         return Err(ApiError::InvalidParameter { name: "k", reason: format!("{k} is not from 1 to {MAX_K}") });
     }
     let filter = filter_from_map(&request.filter)?;
+    let diversity = match request.diversity {
+        Some(d) => check_diversity(Some(d), &d.to_string())?,
+        None => 0.0,
+    };
     let liked = request.liked.iter().map(|id| (id.as_str(), InteractionKind::Like));
     let signals = Signals {
         items: liked.chain(request.disliked.iter().map(|id| (id.as_str(), InteractionKind::Dislike))).collect(),
     };
     let catalog = &service.catalog;
     let taste = taste_from(catalog, &signals, &service.weights)?;
-    let recommendations = recommend(catalog, taste.as_ref(), &signals, k, &filter)?;
+    let recommendations = recommend(catalog, taste.as_ref(), &signals, k, &filter, diversity)?;
     Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())
 }
 
@@ -159,7 +164,7 @@ pub async fn visitor_recommendations(
     Path(id): Path<String>,
     raw: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let params = query(raw, &["k", "kind"])?;
+    let params = query(raw, &["k", "kind", "diversity"])?;
     let k = params.count("k", DEFAULT_K, MAX_K)?;
     let key = match params.get("kind").unwrap_or("session") {
         "session" => SubjectKey::session(&id),
@@ -175,7 +180,7 @@ pub async fn visitor_recommendations(
     let taste = state.as_ref().and_then(|s| s.aggregate().vector());
     let signals = Signals { items: state.as_ref().map(|s| s.recent_items().collect()).unwrap_or_default() };
     let catalog = &service.catalog;
-    let recommendations = recommend(catalog, taste.as_ref(), &signals, k, &params.filter())?;
+    let recommendations = recommend(catalog, taste.as_ref(), &signals, k, &params.filter(), params.diversity()?)?;
     Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())
 }
 

@@ -44,6 +44,12 @@ impl Params {
         self.number(name, default, 1, max)
     }
 
+    /// `diversity`: a number from 0 (pure relevance, the default) to 1.
+    pub fn diversity(&self) -> Result<f32, ApiError> {
+        let Some(text) = self.0.get("diversity") else { return Ok(0.0) };
+        check_diversity(text.parse::<f32>().ok(), text)
+    }
+
     pub fn offset(&self) -> Result<usize, ApiError> {
         self.number("offset", 0, 0, usize::MAX)
     }
@@ -61,6 +67,16 @@ impl Params {
 
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
+    }
+}
+
+pub fn check_diversity(value: Option<f32>, given: &str) -> Result<f32, ApiError> {
+    match value {
+        Some(d) if (0.0..=1.0).contains(&d) => Ok(d),
+        _ => Err(ApiError::InvalidParameter {
+            name: "diversity",
+            reason: format!("{given} is not a number from 0 to 1"),
+        }),
     }
 }
 

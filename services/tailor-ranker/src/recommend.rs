@@ -1,7 +1,7 @@
 //! Ranking: a query vector against the item matrix, exact top-K with exclusions and filters, and
 //! for each result the visitor's liked item it is closest to, as the reason.
 
-use tailor_core::{AggregateWeights, AttributeFilter, Embedding, InteractionKind, RowSet, UserAggregate, top_k};
+use tailor_core::{AggregateWeights, AttributeFilter, Embedding, InteractionKind, RowSet, UserAggregate, mmr, top_k};
 
 use crate::{ApiError, ServingCatalog};
 
@@ -40,13 +40,18 @@ impl Signals<'_> {
     }
 }
 
-/// Top `k` for `query`, leaving out the visitor's items; with no query, the onboarding set.
+/// How many candidates per requested item MMR chooses from.
+const DIVERSITY_POOL_FACTOR: usize = 5;
+
+/// Top `k` for `query`, leaving out the visitor's items, re-ranked for variety when `diversity`
+/// (0 to 1) is above 0; with no query, the onboarding set.
 pub fn recommend(
     catalog: &ServingCatalog,
     query: Option<&Embedding>,
     signals: &Signals<'_>,
     k: usize,
     filter: &AttributeFilter,
+    diversity: f32,
 ) -> Result<Vec<Recommendation>, ApiError> {
     let matrix = catalog.matrix();
     let resolved =
@@ -65,8 +70,13 @@ pub fn recommend(
         .filter(|(_, kind)| Signals::positive(*kind))
         .filter_map(|(id, _)| matrix.row_of(id))
         .collect();
-    let scored = top_k(matrix, query.as_slice(), k, &exclude, &resolved)
+    // With diversity, a wider pool is re-ranked by maximal marginal relevance.
+    let pool = if diversity > 0.0 { (k * DIVERSITY_POOL_FACTOR).max(k) } else { k };
+    let mut scored = top_k(matrix, query.as_slice(), pool, &exclude, &resolved)
         .map_err(|e| ApiError::InvalidParameter { name: "query", reason: e.to_string() })?;
+    if diversity > 0.0 {
+        scored = mmr(matrix, &scored, k, diversity);
+    }
     Ok(scored
         .into_iter()
         .map(|s| {

@@ -138,6 +138,8 @@ async fn bad_queries_get_named_4xx_errors() {
         ("/v1/items/item-1/similar?k=101", StatusCode::BAD_REQUEST, "invalid_parameter"),
         ("/v1/items/item-1/similar?k=ten", StatusCode::BAD_REQUEST, "invalid_parameter"),
         ("/v1/users/s1/recommendations?kind=robot", StatusCode::BAD_REQUEST, "invalid_parameter"),
+        ("/v1/users/s1/recommendations?diversity=2", StatusCode::BAD_REQUEST, "invalid_parameter"),
+        ("/v1/items/item-1/similar?diversity=much", StatusCode::BAD_REQUEST, "invalid_parameter"),
         ("/v2/everything", StatusCode::NOT_FOUND, "no_route"),
     ];
     for (uri, status, code) in cases {
@@ -190,6 +192,7 @@ async fn cold_start_from_the_request_alone() {
         (r#"{"likes": ["item-1"]}"#, StatusCode::BAD_REQUEST, "invalid_body"),
         ("{not json", StatusCode::BAD_REQUEST, "invalid_body"),
         (r#"{"k": 0}"#, StatusCode::BAD_REQUEST, "invalid_parameter"),
+        (r#"{"liked": ["item-1"], "diversity": -0.5}"#, StatusCode::BAD_REQUEST, "invalid_parameter"),
         (r#"{"filter": {"gender": "aliens"}}"#, StatusCode::BAD_REQUEST, "invalid_parameter"),
     ];
     for (request, status, code) in cases {
@@ -302,4 +305,18 @@ async fn every_documented_route_exists_and_every_route_is_documented() {
     for path in served {
         assert!(paths.contains_key(path), "{path} is served but not in openapi.json");
     }
+}
+
+#[tokio::test]
+async fn diversity_trades_relevance_for_variety() {
+    let f = fixture();
+    let relevance =
+        |body: &Value| -> f64 { body["items"].as_array().unwrap().iter().map(|r| r["score"].as_f64().unwrap()).sum() };
+    let (_, plain) = call(&f, "GET", "/v1/items/item-4/similar?k=5", None).await;
+    let (status, varied) = call(&f, "GET", "/v1/items/item-4/similar?k=5&diversity=0.7", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids(&varied).len(), 5);
+    assert_eq!(ids(&plain)[0], ids(&varied)[0], "the most relevant item still comes first");
+    assert_ne!(ids(&plain), ids(&varied));
+    assert!(relevance(&varied) < relevance(&plain));
 }
