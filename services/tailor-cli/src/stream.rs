@@ -102,10 +102,7 @@ pub fn consume(
     let mut last_lag_report = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let batch = consumer.poll(POLL_BATCH, POLL_TIMEOUT)?;
-        total.applied += batch.applied;
-        total.redelivered += batch.redelivered;
-        total.resent += batch.resent;
-        total.dead_lettered += batch.dead_lettered;
+        total += batch;
         let idle = batch.records() == 0;
         if idle || last_lag_report.elapsed() >= LAG_REPORT_INTERVAL {
             last_lag_report = Instant::now();

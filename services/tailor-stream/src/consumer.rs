@@ -43,6 +43,15 @@ impl BatchSummary {
     }
 }
 
+impl std::ops::AddAssign for BatchSummary {
+    fn add_assign(&mut self, other: BatchSummary) {
+        self.applied += other.applied;
+        self.redelivered += other.redelivered;
+        self.resent += other.resent;
+        self.dead_lettered += other.dead_lettered;
+    }
+}
+
 /// Where the consumer reads from and how messages are framed.
 #[derive(Clone)]
 pub struct Source {

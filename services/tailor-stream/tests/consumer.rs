@@ -43,10 +43,7 @@ fn catch_up(consumer: &mut StreamConsumer, log: &EmbeddedLog) -> BatchSummary {
     while consumer.positions() != end {
         let batch = consumer.poll(2048, Duration::from_secs(5)).unwrap();
         assert!(batch.records() > 0, "stalled at {:?} of {end:?}", consumer.positions());
-        total.applied += batch.applied;
-        total.redelivered += batch.redelivered;
-        total.resent += batch.resent;
-        total.dead_lettered += batch.dead_lettered;
+        total += batch;
     }
     total
 }
