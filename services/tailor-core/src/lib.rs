@@ -10,6 +10,7 @@ mod item;
 mod matrix;
 mod mmr;
 mod top_k;
+mod tower;
 pub mod vector;
 
 pub use aggregate::{AggregateWeights, InteractionKind, RATING_MAX, RATING_MIN, UserAggregate, check_rating};
@@ -20,4 +21,5 @@ pub use item::{Attributes, Gender, ImageRef, Item, Modality, Price};
 pub use matrix::{ItemMatrix, ItemMatrixBuilder, RowSet};
 pub use mmr::mmr;
 pub use top_k::{Scored, top_k};
+pub use tower::{Dense, RatingHead, Tower};
 pub use vector::Embedding;
