@@ -9,9 +9,8 @@ use apache_avro::from_value;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
 use serde::de::DeserializeOwned;
-use tailor_core::{InteractionKind, ItemId, SessionId, UserId, check_rating};
 
-use crate::events::{Interaction, ItemUpsert, ModelPublished, SubjectKind};
+use crate::events::{Interaction, ItemUpsert, ModelPublished};
 use crate::schemas::{Kind, REGISTRY};
 use crate::{EventError, Fingerprint};
 
@@ -110,23 +109,9 @@ pub(crate) fn decode_datum(kind: Kind, reader: &GenericDatumReader<'_>, datum: &
         from_value(value).map_err(|e| EventError::Undecodable { schema, reason: e.to_string() })
     }
     let event = match kind {
-        Kind::Interaction => Event::Interaction(check_interaction(typed(&value, schema_name)?)?),
+        Kind::Interaction => Event::Interaction(typed::<Interaction>(&value, schema_name)?.check()?),
         Kind::ItemUpsert => Event::ItemUpsert(Box::new(typed(&value, schema_name)?)),
         Kind::ModelPublished => Event::ModelPublished(typed(&value, schema_name)?),
     };
-    Ok(event)
-}
-
-fn check_interaction(event: Interaction) -> Result<Interaction, EventError> {
-    let invalid = |reason: String| EventError::Invalid { schema: Kind::Interaction.name(), reason };
-    match event.subject_kind {
-        SubjectKind::User => UserId::new(event.subject.as_str()).map(drop),
-        SubjectKind::Session => SessionId::new(event.subject.as_str()).map(drop),
-    }
-    .map_err(|e| invalid(e.to_string()))?;
-    ItemId::new(event.item_id.as_str()).map_err(|e| invalid(e.to_string()))?;
-    if event.kind == InteractionKind::Rating {
-        check_rating(event.value).map_err(|e| invalid(e.to_string()))?;
-    }
     Ok(event)
 }

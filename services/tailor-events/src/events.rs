@@ -4,6 +4,10 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 pub use tailor_core::InteractionKind;
+use tailor_core::{ItemId, SessionId, UserId, check_rating};
+
+use crate::EventError;
+use crate::schemas::Kind;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -30,6 +34,25 @@ pub struct Interaction {
     pub value: Option<f32>,
     pub timestamp_ms: i64,
     pub source: EventSource,
+}
+
+impl Interaction {
+    /// Checks what the schema cannot express: well-formed subject and item ids, and a rating
+    /// from 1 to 10 on rating events. Every decoded event passes here, and so does every event
+    /// the ranking service accepts.
+    pub fn check(self) -> Result<Interaction, EventError> {
+        let invalid = |reason: String| EventError::Invalid { schema: Kind::Interaction.name(), reason };
+        match self.subject_kind {
+            SubjectKind::User => UserId::new(self.subject.as_str()).map(drop),
+            SubjectKind::Session => SessionId::new(self.subject.as_str()).map(drop),
+        }
+        .map_err(|e| invalid(e.to_string()))?;
+        ItemId::new(self.item_id.as_str()).map_err(|e| invalid(e.to_string()))?;
+        if self.kind == InteractionKind::Rating {
+            check_rating(self.value).map_err(|e| invalid(e.to_string()))?;
+        }
+        Ok(self)
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -83,7 +83,9 @@ pub trait LogReader: Send {
     fn commit(&mut self, next_offsets: &[u64]) -> Result<(), LogError>;
 }
 
-pub(crate) fn now_ms() -> i64 {
+/// Milliseconds since the epoch: the clock appends are stamped with (`Record::appended_at_ms`),
+/// which consumers measure their delay against.
+pub fn now_ms() -> i64 {
     let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     since_epoch.as_millis() as i64
 }

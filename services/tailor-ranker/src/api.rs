@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -11,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use tailor_core::{ImageRef, InteractionKind, ItemId, SessionId, UserId, check_rating};
+use tailor_core::{ImageRef, InteractionKind};
 use tailor_events::{Event, EventSource, Interaction, SubjectKind};
 use tailor_log::Message;
 use tailor_stream::SubjectKey;
@@ -235,7 +234,7 @@ pub async fn post_events(
         let reason = format!("{} events; send 1 to {MAX_EVENTS}", request.events.len());
         return Err(ApiError::InvalidParameter { name: "events", reason });
     }
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64;
+    let now = tailor_log::now_ms();
     let mut messages = Vec::with_capacity(request.events.len());
     for (index, event) in request.events.into_iter().enumerate() {
         let invalid = |reason: String| ApiError::InvalidEvent { index, reason };
@@ -258,31 +257,28 @@ pub async fn post_events(
     Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": count }))).into_response())
 }
 
+/// The checks every decoded event gets, plus what only this API asks: the item is in the
+/// catalogue, and only ratings carry a value.
 fn validate(service: &Service, event: EventIn, now: i64, index: usize) -> Result<Interaction, String> {
-    match event.subject_kind {
-        SubjectKind::User => UserId::new(event.subject.as_str()).map(drop),
-        SubjectKind::Session => SessionId::new(event.subject.as_str()).map(drop),
+    if event.kind != InteractionKind::Rating && event.value.is_some() {
+        return Err(format!("a {:?} event carries no value; only ratings do", event.kind));
     }
-    .map_err(|e| e.to_string())?;
-    ItemId::new(event.item_id.as_str()).map_err(|e| e.to_string())?;
-    if service.catalog.item(&event.item_id).is_none() {
-        return Err(format!("no item {:?} in the catalogue", event.item_id));
-    }
-    let value = match (event.kind, event.value) {
-        (InteractionKind::Rating, value) => Some(check_rating(value).map_err(|e| e.to_string())?),
-        (_, None) => None,
-        (kind, Some(_)) => return Err(format!("a {kind:?} event carries no value; only ratings do")),
-    };
-    Ok(Interaction {
+    let interaction = Interaction {
         event_id: event.event_id.unwrap_or_else(|| format!("{}-{now}-{index}", event.subject)),
         subject: event.subject,
         subject_kind: event.subject_kind,
         item_id: event.item_id,
         kind: event.kind,
-        value,
+        value: event.value,
         timestamp_ms: event.timestamp_ms.unwrap_or(now),
         source: EventSource::App,
-    })
+    }
+    .check()
+    .map_err(|e| e.to_string())?;
+    if service.catalog.item(&interaction.item_id).is_none() {
+        return Err(format!("no item {:?} in the catalogue", interaction.item_id));
+    }
+    Ok(interaction)
 }
 
 pub async fn no_route(uri: axum::http::Uri) -> ApiError {

@@ -1,6 +1,7 @@
 //! Ranking: a query vector against the item matrix, exact top-K with exclusions and filters, and
 //! for each result the visitor's liked item it is closest to, as the reason.
 
+use tailor_core::vector::dot;
 use tailor_core::{AggregateWeights, AttributeFilter, Embedding, InteractionKind, RowSet, UserAggregate, mmr, top_k};
 
 use crate::{ApiError, ServingCatalog};
@@ -87,10 +88,6 @@ pub fn recommend(
             Recommendation { row: s.row, score: s.score, reason: closest.map_or(Reason::Taste, Reason::SimilarTo) }
         })
         .collect())
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    tailor_core::vector::dot(a, b)
 }
 
 /// The taste vector of an anonymous visitor from the request alone: the same aggregate the

@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tailor_events::{Event, EventError, WireFormat};
-use tailor_log::{EventLog, LogReader, Message, Record};
+use tailor_log::{EventLog, LogReader, Message, Record, now_ms};
 
 use crate::{ItemVectors, Outcome, Snapshot, StreamError, VisitorStates, load_snapshot, metrics, write_snapshot};
 
@@ -257,8 +257,4 @@ impl Snapshotter {
         metrics::record_snapshot(started.elapsed().as_secs_f64());
         Ok(visitors)
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64
 }
