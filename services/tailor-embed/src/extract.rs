@@ -1,6 +1,6 @@
 //! Running the encoders over a catalogue in batches, through the content cache.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use tch::Tensor;
@@ -66,10 +66,10 @@ impl Extractor<'_> {
         let keys: Vec<ContentKey> = wanted.iter().map(|(_, text)| content_key(&encoder, text.as_bytes())).collect();
         let missing = fill_from_cache(self.cache, &wanted, &keys, &mut out.text)?;
         progress.start(Stage::Texts, wanted.len() as u64, (wanted.len() - missing.len()) as u64);
-        for batch in unique_by_key(&missing, &keys).chunks(TEXT_BATCH) {
-            let texts: Vec<&str> = batch.iter().map(|&k| wanted[k].1).collect();
+        for batch in group_by_content(&missing, &keys).chunks(TEXT_BATCH) {
+            let texts: Vec<&str> = batch.iter().map(|group| wanted[group[0]].1).collect();
             let vectors = rows(&self.texts.encode_texts(&texts)?);
-            let filled = self.store(batch, &missing, &keys, &wanted, vectors, &mut out.text)?;
+            let filled = self.store(batch, &keys, &wanted, vectors, &mut out.text)?;
             out.computed_texts += batch.len();
             progress.advance(filled);
         }
@@ -90,58 +90,54 @@ impl Extractor<'_> {
         let keys: Vec<ContentKey> = wanted.iter().map(|(_, bytes)| content_key(&encoder, bytes)).collect();
         let missing = fill_from_cache(self.cache, &wanted, &keys, &mut out.image)?;
         progress.start(Stage::Photos, wanted.len() as u64, (wanted.len() - missing.len()) as u64);
-        for batch in unique_by_key(&missing, &keys).chunks(IMAGE_BATCH) {
+        for batch in group_by_content(&missing, &keys).chunks(IMAGE_BATCH) {
             let mut decoded = Vec::with_capacity(batch.len());
             let mut tensors = Vec::with_capacity(batch.len());
-            for &k in batch {
-                let (i, bytes) = &wanted[k];
+            for group in batch {
+                let (i, bytes) = &wanted[group[0]];
                 let path = items[*i].image.as_ref().expect("only items with a photo are read");
                 match decode_image(bytes, path, self.photos.normalisation()) {
                     Ok(tensor) => {
-                        decoded.push(k);
+                        decoded.push(group.clone());
                         tensors.push(tensor);
                     }
                     Err(e) => {
                         // Every item with this same file content has the same problem.
-                        let same: Vec<usize> = missing.iter().copied().filter(|&m| keys[m] == keys[k]).collect();
-                        out.unreadable_images.extend(same.iter().map(|&m| (wanted[m].0, e.to_string())));
-                        progress.advance(same.len() as u64);
+                        out.unreadable_images.extend(group.iter().map(|&k| (wanted[k].0, e.to_string())));
+                        progress.advance(group.len() as u64);
                     }
                 }
             }
-            let mut filled = 0;
             if !tensors.is_empty() {
                 let images = Tensor::stack(&tensors, 0).to(self.photos.device());
                 let vectors = rows(&self.photos.encode_photos(&images));
-                filled += self.store(&decoded, &missing, &keys, &wanted, vectors, &mut out.image)?;
+                let filled = self.store(&decoded, &keys, &wanted, vectors, &mut out.image)?;
                 out.computed_images += decoded.len();
+                progress.advance(filled);
             }
-            progress.advance(filled);
         }
         progress.finish();
         Ok(())
     }
 
-    /// Caches freshly computed vectors and puts each in every slot of the missing inputs with the
-    /// same content; returns how many slots that filled.
+    /// Caches one freshly computed vector per content group and puts it in every slot of the
+    /// group; returns how many slots that filled.
     fn store<T>(
         &self,
-        batch: &[usize],
-        missing: &[usize],
+        groups: &[Vec<usize>],
         keys: &[ContentKey],
         wanted: &[(usize, T)],
         vectors: Vec<Vec<f32>>,
         slots: &mut [Option<Vec<f32>>],
     ) -> Result<u64, EmbedError> {
-        let entries: Vec<(ContentKey, Vec<f32>)> = batch.iter().map(|&k| keys[k]).zip(vectors).collect();
+        let entries: Vec<(ContentKey, Vec<f32>)> = groups.iter().map(|group| keys[group[0]]).zip(vectors).collect();
         self.cache.put_many(&entries)?;
-        let computed: HashMap<&ContentKey, &Vec<f32>> = entries.iter().map(|(key, vector)| (key, vector)).collect();
         let mut filled = 0;
-        for &k in missing {
-            if let Some(vector) = computed.get(&keys[k]) {
-                slots[wanted[k].0] = Some((*vector).clone());
-                filled += 1;
+        for (group, (_, vector)) in groups.iter().zip(&entries) {
+            for &k in group {
+                slots[wanted[k].0] = Some(vector.clone());
             }
+            filled += group.len() as u64;
         }
         Ok(filled)
     }
@@ -164,11 +160,19 @@ fn fill_from_cache<T>(
     Ok(missing)
 }
 
-/// The first of each run of equal content among `missing`: identical titles or photo files are
-/// encoded once.
-fn unique_by_key(missing: &[usize], keys: &[ContentKey]) -> Vec<usize> {
-    let mut seen = HashSet::new();
-    missing.iter().copied().filter(|&k| seen.insert(keys[k])).collect()
+/// `missing` grouped by content, in order of first appearance: identical titles or photo files
+/// are encoded once, and the result fills every position of the group.
+fn group_by_content(missing: &[usize], keys: &[ContentKey]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_of: HashMap<ContentKey, usize> = HashMap::new();
+    for &k in missing {
+        let group = *group_of.entry(keys[k]).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[group].push(k);
+    }
+    groups
 }
 
 fn rows(matrix: &Tensor) -> Vec<Vec<f32>> {
