@@ -21,6 +21,7 @@ pub struct Config {
     pub events: EventsConfig,
     pub stream: StreamConfig,
     pub embed: EmbedConfig,
+    pub train: TrainSettings,
     pub serve: ServeConfig,
 }
 
@@ -31,6 +32,7 @@ impl Default for Config {
             events: EventsConfig::default(),
             stream: StreamConfig::default(),
             embed: EmbedConfig::default(),
+            train: TrainSettings::default(),
             serve: ServeConfig::default(),
         }
     }
@@ -56,6 +58,8 @@ pub struct EventsConfig {
     pub segment_bytes: u64,
     pub interactions: TopicConfig,
     pub dead_letters: TopicConfig,
+    /// Where model-published events announce new versions.
+    pub models: TopicConfig,
 }
 
 const THIRTY_DAYS_MS: u64 = 30 * 24 * 3600 * 1000;
@@ -73,6 +77,7 @@ impl Default for EventsConfig {
             segment_bytes: DEFAULT_SEGMENT_BYTES,
             interactions: retained("tailor.interactions", 6),
             dead_letters: retained("tailor.dead-letters", 1),
+            models: retained("tailor.models", 1),
         }
     }
 }
@@ -111,6 +116,19 @@ impl Default for EmbedConfig {
     }
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSettings {
+    /// The model store [default: DATA_DIR/models].
+    pub models_dir: Option<PathBuf>,
+    /// Seed, epochs, learning rate, item attributes, ...
+    pub model: tailor_trainer::TrainConfig,
+    /// `tailor train --watch` and `tailor serve` retrain this often ...
+    pub every_ms: Option<u64>,
+    /// ... or once this many new events have arrived after the active model's data window.
+    pub after_events: Option<u64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServeConfig {
@@ -119,11 +137,14 @@ pub struct ServeConfig {
     /// Signs session tokens; several replicas must share it [default: generated once, kept in
     /// DATA_DIR/session.key].
     pub session_secret: Option<String>,
+    /// Bearer token for the admin routes (retrain, models, activate, rollback); without one
+    /// they answer 401 to everyone.
+    pub admin_token: Option<String>,
 }
 
 impl Default for ServeConfig {
     fn default() -> Self {
-        ServeConfig { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), session_secret: None }
+        ServeConfig { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), session_secret: None, admin_token: None }
     }
 }
 
@@ -138,6 +159,10 @@ impl Config {
 
     pub fn log_dir(&self) -> PathBuf {
         self.data_dir.join("log")
+    }
+
+    pub fn models_dir(&self) -> PathBuf {
+        self.train.models_dir.clone().unwrap_or_else(|| self.data_dir.join("models"))
     }
 }
 

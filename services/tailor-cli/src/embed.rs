@@ -97,6 +97,23 @@ impl Progress for Bar {
     }
 }
 
+/// Items embedded from one modality alone, next to the fused vectors; the cold-start evaluation
+/// reads them.
+pub const TEXT_ONLY: &str = "text_only.safetensors";
+pub const PHOTO_ONLY: &str = "photo_only.safetensors";
+
+fn item_vectors(ids: &[tailor_core::ItemId], matrix: &tch::Tensor) -> anyhow::Result<ItemVectors> {
+    let dim = matrix.size().get(1).copied().unwrap_or(0) as usize;
+    let mut vectors = ItemVectors::new(dim);
+    let count = ids.len() * dim;
+    let mut flat = vec![0f32; count];
+    matrix.copy_data(&mut flat, count);
+    for (id, row) in ids.iter().zip(flat.chunks_exact(dim.max(1))) {
+        vectors.insert(id.clone(), Embedding::new(row.to_vec(), dim)?)?;
+    }
+    Ok(vectors)
+}
+
 pub fn run(config: &Config, args: EmbedArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let store = CatalogStore::open(&config.data_dir)
@@ -145,15 +162,11 @@ pub fn run(config: &Config, args: EmbedArgs) -> anyhow::Result<()> {
         eprintln!("item {id}: rejected: {reason}");
     }
     let dim = embedding.vectors.size()[1] as usize;
-    let mut vectors = ItemVectors::new(dim);
-    let count = embedding.ids.len() * dim;
-    let mut flat = vec![0f32; count];
-    embedding.vectors.copy_data(&mut flat, count);
-    for (id, row) in embedding.ids.iter().zip(flat.chunks_exact(dim)) {
-        vectors.insert(id.clone(), Embedding::new(row.to_vec(), dim)?)?;
-    }
     let output = config.item_vectors_path();
-    vectors.save(&output)?;
+    item_vectors(&embedding.ids, &embedding.vectors)?.save(&output)?;
+    for (name, (ids, vectors)) in [(TEXT_ONLY, &embedding.text_only), (PHOTO_ONLY, &embedding.photo_only)] {
+        item_vectors(ids, vectors)?.save(&embeddings_dir.join(name))?;
+    }
 
     let space = match embedding.temperature {
         Some(t) => format!("joint space {} (temperature {t:.4})", if embedding.trained { "trained" } else { "loaded" }),

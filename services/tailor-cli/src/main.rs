@@ -4,8 +4,12 @@ mod catalog;
 mod config;
 mod embed;
 mod events;
+mod models;
+mod personas;
+mod retrain;
 mod serve;
 mod stream;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +40,17 @@ enum Command {
     Catalog(catalog::CatalogCommand),
     /// Compute item vectors for the catalogue (photos and texts, one joint space).
     Embed(embed::EmbedArgs),
+    /// Synthetic shoppers: ratings and interactions from personas, into the event log.
+    #[command(subcommand)]
+    Personas(personas::PersonasCommand),
+    /// Train the Two-Tower model on the event log and publish it as the next model version.
+    Train(train::TrainArgs),
+    /// Offline cold-start evaluation of a model version against random, popularity and
+    /// content-only baselines.
+    Eval(train::EvalArgs),
+    /// The model store: list versions, activate one, roll back.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
     /// Serve recommendations and take events over HTTP, with the streaming consumer in process.
     Serve,
     /// The streaming consumer that keeps visitor states up to date.
@@ -51,6 +66,10 @@ fn main() -> ExitCode {
         Command::Ingest(args) => catalog::ingest(&config, args),
         Command::Catalog(command) => catalog::run(&config, command),
         Command::Embed(args) => embed::run(&config, args),
+        Command::Personas(command) => personas::run(&config, command),
+        Command::Train(args) => train::run(&config, args),
+        Command::Eval(args) => train::eval(&config, args),
+        Command::Models(command) => models::run(&config, command),
         Command::Serve => serve::run(&config),
         Command::Stream(command) => stream::run(&config, command),
     });

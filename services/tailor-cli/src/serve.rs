@@ -7,14 +7,21 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::Context;
+use std::sync::atomic::AtomicBool;
 use tailor_catalog::CatalogStore;
 use tailor_core::AggregateWeights;
-use tailor_ranker::{Intake, Service, ServingCatalog, SessionKeys};
+
+use tailor_events::Event;
+use tailor_log::EventLog;
+use tailor_models::ModelStore;
+use tailor_ranker::{Admin, Intake, Retrainer, Service, ServingCatalog, SessionKeys};
 use tailor_stream::{ItemVectors, StreamConsumer, VisitorStates};
 
 use crate::config::Config;
 use crate::events::interactions_source;
+use crate::retrain::{InProcessRetrainer, retrain_due};
 use crate::stream::{consume, stop_on_signals};
+use crate::train::SCHEDULE_CHECK;
 
 /// The key that signs session tokens: `serve.session_secret`, or one generated on first start and
 /// kept in `DATA_DIR/session.key` (readable by its owner only), so tokens survive restarts.
@@ -45,12 +52,71 @@ fn session_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
     }
 }
 
+/// Swaps in each version announced on the models topic, from announcements made after start-up
+/// (the store's active version is loaded before this starts).
+fn watch_models(service: &Service, log: &dyn EventLog, config: &Config, stop: &AtomicBool) -> anyhow::Result<()> {
+    let topic = &config.events.models.name;
+    let mut reader = log.reader(topic, &log.end_offsets(topic)?)?;
+    while !stop.load(Ordering::Relaxed) {
+        for record in reader.poll(16, Duration::from_millis(200))? {
+            let version = match service.intake.wire.decode(&record.message.payload) {
+                Ok(Event::ModelPublished(published)) => published.version as u64,
+                Ok(_) | Err(_) => {
+                    eprintln!(
+                        "{topic}: skipping a message that is not a model-published event at offset {}",
+                        record.offset
+                    );
+                    continue;
+                }
+            };
+            if service.model.load().as_ref().is_some_and(|m| m.version == version) {
+                continue;
+            }
+            match service.load_version(version) {
+                Ok(()) => println!("swapped in model version {version}"),
+                Err(error) => eprintln!("model version {version} refused, the current one stays: {error}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Starts a retrain whenever the schedule says so.
+fn schedule_retrains(
+    config: &Config,
+    store: &ModelStore,
+    log: &dyn EventLog,
+    retrainer: &dyn Retrainer,
+    stop: &AtomicBool,
+) {
+    let mut last_check = std::time::Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        thread::sleep(Duration::from_millis(200));
+        if last_check.elapsed() < SCHEDULE_CHECK {
+            continue;
+        }
+        last_check = std::time::Instant::now();
+        match retrain_due(config, store, log) {
+            Ok(true) => match retrainer.start() {
+                Ok(()) => println!("scheduled retrain started"),
+                Err(tailor_ranker::RetrainRefused::AlreadyRunning) => {}
+                Err(tailor_ranker::RetrainRefused::CannotStart(reason)) => {
+                    eprintln!("cannot start a retrain: {reason}")
+                }
+            },
+            Ok(false) => {}
+            Err(error) => eprintln!("cannot check the retrain schedule: {error:#}"),
+        }
+    }
+}
+
 pub fn run(config: &Config) -> anyhow::Result<()> {
     // Installed first, so the consumer's metrics are recorded from its first event.
     tailor_ranker::metrics::handle();
-    let store = CatalogStore::open(&config.data_dir)
-        .with_context(|| format!("opening the catalogue in {}", config.data_dir.display()))?;
-    let items = store.load_all()?;
+    // Read and closed: an in-process retrain opens the catalogue again.
+    let items = CatalogStore::open(&config.data_dir)
+        .with_context(|| format!("opening the catalogue in {}", config.data_dir.display()))?
+        .load_all()?;
     let vectors_path = config.item_vectors_path();
     let vectors =
         Arc::new(ItemVectors::load(&vectors_path).with_context(|| {
@@ -68,10 +134,38 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         vectors.dim(),
         snapshot.map_or(0, |s| s.visitors)
     );
+    let log = source.log.clone();
     let intake = Intake { log: source.log, wire: source.wire, topic: source.topic };
-    let service = Arc::new(Service::new(catalog, visitors, intake, SessionKeys::new(session_secret(config)?)));
+    let retrainer = Arc::new(InProcessRetrainer::new(config, log.clone()));
+    let admin = Admin {
+        token: config.serve.admin_token.clone(),
+        store: ModelStore::open(&config.models_dir())?,
+        retrainer: retrainer.clone(),
+        models_topic: config.events.models.name.clone(),
+    };
+    let sessions = SessionKeys::new(session_secret(config)?);
+    let service = Arc::new(Service::new(catalog, visitors, intake, sessions, admin));
+    match service.admin.store.active()? {
+        Some(version) => match service.load_version(version) {
+            Ok(()) => println!("ranking with model version {version}"),
+            Err(error) => eprintln!("model version {version} refused; ranking by content vectors: {error}"),
+        },
+        None => println!("no model yet (run `tailor train`): ranking by content vectors"),
+    }
 
     let stop = stop_on_signals()?;
+    let watcher = {
+        let (service, log, config, stop) = (service.clone(), log.clone(), config.clone(), stop.clone());
+        thread::spawn(move || watch_models(&service, log.as_ref(), &config, &stop))
+    };
+    let scheduler = (config.train.every_ms.is_some() || config.train.after_events.is_some()).then(|| {
+        let (log, config, stop) = (log.clone(), config.clone(), stop.clone());
+        let store = ModelStore::open(&config.models_dir());
+        thread::spawn(move || match store {
+            Ok(store) => schedule_retrains(&config, &store, log.as_ref(), retrainer.as_ref(), &stop),
+            Err(error) => eprintln!("no retrain schedule: {error}"),
+        })
+    });
     let interval = Duration::from_millis(config.stream.snapshot_interval_ms);
     let consumer_stop = stop.clone();
     let consumer_thread = thread::spawn(move || consume(&mut consumer, &consumer_stop, interval, false));
@@ -94,6 +188,10 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     });
     // However serving ended, the consumer stops and writes its final snapshot.
     stop.store(true, Ordering::Relaxed);
+    if let Some(scheduler) = scheduler {
+        scheduler.join().expect("the scheduler thread does not panic");
+    }
+    watcher.join().expect("the model watcher does not panic")?;
     let consumed = consumer_thread.join().expect("the consumer thread does not panic")?;
     println!("stopped; applied {} events while serving", consumed.applied);
     served

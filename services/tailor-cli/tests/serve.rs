@@ -1,7 +1,6 @@
 //! `tailor serve` as a user runs it after ingesting and embedding: recommendations that change
 //! after a like posted over HTTP, counters that move, and a clean stop on SIGTERM.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -37,17 +36,11 @@ fn serves_recommendations_that_follow_a_like() {
     let embed = tailor(&data).arg("embed").stdout(Stdio::null()).stderr(Stdio::null()).status();
     assert!(embed.unwrap().success());
 
-    let mut server =
-        tailor(&data).arg("serve").env("TAILOR_SERVE__ADDR", "127.0.0.1:0").stdout(Stdio::piped()).spawn().unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("the server printed its address").unwrap();
-        if let Some(url) = line.strip_prefix("listening on ") {
-            break url.to_owned();
-        }
-    };
+    let (mut server, base) = common::start_server(tailor(&data));
 
-    assert_eq!(get(&format!("{base}/readyz"))["items"], 6);
+    assert_eq!(get(&format!("{base}/v1/items"))["total"], 6);
+    let not_ready = ureq::get(&format!("{base}/readyz")).call();
+    assert!(matches!(not_ready, Err(ureq::Error::StatusCode(503))), "no model yet: {not_ready:?}");
     let first = get(&format!("{base}/v1/users/someone/recommendations?k=3"));
     assert_eq!(first["items"][0]["reason"], "a first look across the catalogue");
     let session: serde_json::Value =

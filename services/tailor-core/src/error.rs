@@ -33,4 +33,6 @@ pub enum CoreError {
     InvalidRating(Option<f32>),
     #[error("no item has {field} = {value:?}")]
     UnknownAttributeValue { field: &'static str, value: String },
+    #[error("the {0} block of a feature vocabulary is not sorted without duplicates")]
+    UnsortedVocabulary(String),
 }

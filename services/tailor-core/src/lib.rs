@@ -4,6 +4,7 @@
 
 mod aggregate;
 mod error;
+mod features;
 mod filter;
 mod ids;
 mod item;
@@ -15,6 +16,7 @@ pub mod vector;
 
 pub use aggregate::{AggregateWeights, InteractionKind, RATING_MAX, RATING_MIN, UserAggregate, check_rating};
 pub use error::CoreError;
+pub use features::{FeatureField, FeatureVocabulary, PriceBand, PriceBands};
 pub use filter::{AttributeFilter, FilterField, ResolvedFilter};
 pub use ids::{ItemId, SessionId, UserId};
 pub use item::{Attributes, Gender, ImageRef, Item, Modality, Price};

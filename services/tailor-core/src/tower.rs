@@ -32,6 +32,14 @@ impl Dense {
         self.bias.len()
     }
 
+    pub fn weights(&self) -> &[f32] {
+        &self.weights
+    }
+
+    pub fn bias(&self) -> &[f32] {
+        &self.bias
+    }
+
     fn forward(&self, x: &[f32], out: &mut Vec<f32>) {
         out.clear();
         out.extend(self.weights.chunks_exact(self.input).zip(&self.bias).map(|(row, b)| dot(row, x) + b));
@@ -61,6 +69,10 @@ impl Tower {
         self.layers[0].input()
     }
 
+    pub fn layers(&self) -> &[Dense] {
+        &self.layers
+    }
+
     pub fn output(&self) -> usize {
         self.layers.last().expect("at least one layer").output()
     }
@@ -87,6 +99,7 @@ impl Tower {
 /// rating, always.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RatingHead {
+    raw_slope: f32,
     slope: f32,
     bias: f32,
 }
@@ -97,7 +110,12 @@ impl RatingHead {
     pub fn new(raw_slope: f32, bias: f32) -> Result<RatingHead, CoreError> {
         crate::vector::check_finite(&[raw_slope, bias])?;
         let slope = if raw_slope > 20.0 { raw_slope } else { raw_slope.exp().ln_1p() };
-        Ok(RatingHead { slope, bias })
+        Ok(RatingHead { raw_slope, slope, bias })
+    }
+
+    /// The parameters as [`RatingHead::new`] takes them.
+    pub fn parameters(&self) -> (f32, f32) {
+        (self.raw_slope, self.bias)
     }
 
     pub fn rating(&self, cosine: f32) -> f32 {

@@ -90,6 +90,11 @@ pub struct CatalogueEmbedding {
     pub ids: Vec<ItemId>,
     /// Unit vectors in the joint space, [items, dim], aligned with `ids`.
     pub vectors: Tensor,
+    /// Each item with text, embedded from its text alone: how the item would look arriving
+    /// without a photo (the cold-start evaluation's text-only slice).
+    pub text_only: (Vec<ItemId>, Tensor),
+    /// Each item with a readable photo, embedded from the photo alone.
+    pub photo_only: (Vec<ItemId>, Tensor),
     /// Items left out, with the reason (no usable text and no readable photo).
     pub rejected: Vec<(ItemId, String)>,
     /// Photos that could not be used; those items are embedded from their text.
@@ -176,11 +181,19 @@ pub fn embed_catalogue(
         }
     }
     let vectors = fuse(&space, &extracted, &rows, options.image_weight);
+    let single = |features: &[Option<Vec<f32>>], image_weight: f64| {
+        let with: Vec<usize> = rows.iter().copied().filter(|&i| features[i].is_some()).collect();
+        let ids = with.iter().map(|&i| items[i].id().clone()).collect();
+        (ids, fuse(&space, &extracted, &with, image_weight))
+    };
+    let (text_only, photo_only) = (single(&extracted.text, 0.0), single(&extracted.image, 1.0));
     let evaluation =
         (trained || options.evaluate).then(|| evaluate(items, &space, &extracted, &training, &holdout, &paired));
     Ok(CatalogueEmbedding {
         ids,
         vectors,
+        text_only,
+        photo_only,
         rejected,
         unreadable_images: extracted
             .unreadable_images

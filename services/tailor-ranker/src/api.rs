@@ -48,11 +48,23 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-pub async fn readyz(State(service): Shared) -> Json<serde_json::Value> {
+/// Ready once a model and the item matrix are loaded; until then recommendations come from the
+/// content vectors alone, and this says why it is not ready.
+pub async fn readyz(State(service): Shared) -> Result<Json<serde_json::Value>, ApiError> {
     let catalog = &service.catalog;
-    Json(
-        json!({ "status": "ready", "items": catalog.len(), "rankable": catalog.matrix().len(), "dim": catalog.matrix().dim() }),
-    )
+    let model = service.model.load();
+    let Some(model) = model.as_ref() else {
+        return Err(ApiError::NotReady(
+            "no model yet: run `tailor train` (recommendations use the content vectors until then)".into(),
+        ));
+    };
+    Ok(Json(json!({
+        "status": "ready",
+        "items": catalog.len(),
+        "rankable": catalog.matrix().len(),
+        "dim": catalog.matrix().dim(),
+        "model_version": model.version,
+    })))
 }
 
 /// The API's description, kept beside the code in `openapi.json`.
@@ -117,7 +129,7 @@ pub async fn similar_items(
     let catalog = &service.catalog;
     let signals = Signals { items: vec![(id.as_str(), InteractionKind::Like)] };
     let taste = taste_from(catalog, &signals, &service.weights)?;
-    let recommendations = recommend(catalog, taste.as_ref(), &signals, k, &params.filter(), params.diversity()?)?;
+    let recommendations = recommend(catalog, None, taste.as_ref(), &signals, k, &params.filter(), params.diversity()?)?;
     Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())
 }
 
@@ -154,7 +166,8 @@ pub async fn cold_start(
     };
     let catalog = &service.catalog;
     let taste = taste_from(catalog, &signals, &service.weights)?;
-    let recommendations = recommend(catalog, taste.as_ref(), &signals, k, &filter, diversity)?;
+    let model = service.model.load_full();
+    let recommendations = recommend(catalog, model.as_deref(), taste.as_ref(), &signals, k, &filter, diversity)?;
     Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())
 }
 
@@ -179,7 +192,9 @@ pub async fn visitor_recommendations(
     let taste = state.as_ref().and_then(|s| s.aggregate().vector());
     let signals = Signals { items: state.as_ref().map(|s| s.recent_items().collect()).unwrap_or_default() };
     let catalog = &service.catalog;
-    let recommendations = recommend(catalog, taste.as_ref(), &signals, k, &params.filter(), params.diversity()?)?;
+    let model = service.model.load_full();
+    let recommendations =
+        recommend(catalog, model.as_deref(), taste.as_ref(), &signals, k, &params.filter(), params.diversity()?)?;
     Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())
 }
 

@@ -31,6 +31,18 @@ pub enum ApiError {
     LogUnavailable(String),
     #[error("cannot read {0}")]
     Unreadable(String),
+    #[error("admin routes are disabled: no admin token is configured (serve.admin_token)")]
+    AdminDisabled,
+    #[error("admin routes need `Authorization: Bearer ADMIN_TOKEN`")]
+    AdminTokenRequired,
+    #[error("model version {0} is not in the model store")]
+    UnknownModel(u64),
+    #[error("{0}")]
+    ModelRefused(String),
+    #[error("a retrain is already running")]
+    RetrainRunning,
+    #[error("not ready: {0}")]
+    NotReady(String),
 }
 
 impl ApiError {
@@ -47,6 +59,12 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::LogUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "log_unavailable"),
             ApiError::Unreadable(_) => (StatusCode::INTERNAL_SERVER_ERROR, "unreadable"),
+            ApiError::AdminDisabled => (StatusCode::UNAUTHORIZED, "admin_disabled"),
+            ApiError::AdminTokenRequired => (StatusCode::UNAUTHORIZED, "admin_token_required"),
+            ApiError::UnknownModel(_) => (StatusCode::NOT_FOUND, "unknown_model"),
+            ApiError::ModelRefused(_) => (StatusCode::CONFLICT, "model_refused"),
+            ApiError::RetrainRunning => (StatusCode::CONFLICT, "retrain_running"),
+            ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
         }
     }
 }

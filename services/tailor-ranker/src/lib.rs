@@ -3,18 +3,22 @@
 //! durable event intake, and Prometheus metrics. Everything runs in plain Rust on the item
 //! vectors; no libtorch.
 
+mod admin;
 mod api;
 mod catalog;
 mod error;
 pub mod metrics;
+mod model;
 mod params;
 mod recommend;
 mod service;
 mod sessions;
 mod views;
 
+pub use admin::{Admin, RetrainRefused, RetrainStatus, Retrainer, announce};
 pub use catalog::ServingCatalog;
 pub use error::ApiError;
+pub use model::ActiveModel;
 pub use service::{Intake, MAX_BODY_BYTES, Service, router, serve};
 pub use sessions::SessionKeys;
 
@@ -25,4 +29,8 @@ use thiserror::Error;
 pub enum RankerError {
     #[error(transparent)]
     Core(#[from] tailor_core::CoreError),
+    #[error(transparent)]
+    Models(#[from] tailor_models::ModelError),
+    #[error("model version {version} does not fit the served catalogue: {reason}")]
+    ModelMismatch { version: u64, reason: String },
 }

@@ -18,6 +18,13 @@ pub const EVENTS_ACCEPTED: &str = "tailor_events_accepted_total";
 /// Items in the catalogue, and of those, items that can be recommended (they have a vector).
 pub const CATALOG_ITEMS: &str = "tailor_catalog_items";
 pub const RANKABLE_ITEMS: &str = "tailor_rankable_items";
+/// The model version serving now (0 before the first).
+pub const MODEL_VERSION: &str = "tailor_model_version";
+/// Model swaps done, and versions refused (corrupt, or not fitting the catalogue).
+pub const MODEL_SWAPS: &str = "tailor_model_swaps_total";
+pub const MODEL_REFUSED: &str = "tailor_model_refused_total";
+/// The serving version's offline evaluation by `slice`, `k` (revealed interactions) and `metric`.
+pub const MODEL_EVALUATION: &str = "tailor_model_evaluation";
 
 /// The process-wide Prometheus recorder, installed on first use.
 pub fn handle() -> PrometheusHandle {
@@ -45,6 +52,26 @@ fn describe() {
     describe_counter!(EVENTS_ACCEPTED, "Interaction events durably appended to the log");
     describe_gauge!(CATALOG_ITEMS, "Items in the served catalogue");
     describe_gauge!(RANKABLE_ITEMS, "Items with a vector, which can be recommended");
+    describe_gauge!(MODEL_VERSION, "The Two-Tower model version serving now");
+    describe_counter!(MODEL_SWAPS, "Model versions swapped in");
+    describe_counter!(MODEL_REFUSED, "Model versions refused; the previous one kept serving");
+    describe_gauge!(MODEL_EVALUATION, "Offline cold-start evaluation of the serving model, by slice, k and metric");
+}
+
+pub(crate) fn record_model(model: &crate::ActiveModel) {
+    gauge!(MODEL_VERSION).set(model.version as f64);
+    counter!(MODEL_SWAPS).increment(1);
+    for (key, value) in &model.metrics {
+        // Keys are `slice.kN.metric`, as the trainer writes them.
+        if let [slice, k, metric] = key.split('.').collect::<Vec<_>>()[..] {
+            let k = k.trim_start_matches('k').to_owned();
+            gauge!(MODEL_EVALUATION, "slice" => slice.to_owned(), "k" => k, "metric" => metric.to_owned()).set(*value);
+        }
+    }
+}
+
+pub(crate) fn record_model_refused() {
+    counter!(MODEL_REFUSED).increment(1);
 }
 
 pub(crate) fn record_catalog(items: usize, rankable: usize) {

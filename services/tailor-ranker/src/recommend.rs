@@ -4,7 +4,7 @@
 use tailor_core::vector::dot;
 use tailor_core::{AggregateWeights, AttributeFilter, Embedding, InteractionKind, RowSet, UserAggregate, mmr, top_k};
 
-use crate::{ApiError, ServingCatalog};
+use crate::{ActiveModel, ApiError, ServingCatalog};
 
 /// One recommended item.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,17 +44,29 @@ impl Signals<'_> {
 /// How many candidates per requested item MMR chooses from.
 const DIVERSITY_POOL_FACTOR: usize = 5;
 
-/// Top `k` for `query`, leaving out the visitor's items, re-ranked for variety when `diversity`
-/// (0 to 1) is above 0; with no query, the onboarding set.
+/// Top `k` for a visitor's `taste` (a content-space vector), leaving out the visitor's items,
+/// re-ranked for variety when `diversity` (0 to 1) is above 0; with no taste yet, the onboarding
+/// set. With a model, the taste goes through the user tower and is ranked against the item-tower
+/// matrix; without one, against the content vectors.
 pub fn recommend(
     catalog: &ServingCatalog,
-    query: Option<&Embedding>,
+    model: Option<&ActiveModel>,
+    taste: Option<&Embedding>,
     signals: &Signals<'_>,
     k: usize,
     filter: &AttributeFilter,
     diversity: f32,
 ) -> Result<Vec<Recommendation>, ApiError> {
-    let matrix = catalog.matrix();
+    let content = catalog.matrix();
+    let (matrix, query) = match (model, taste) {
+        (Some(model), Some(taste)) => {
+            let query =
+                model.query(taste).map_err(|e| ApiError::InvalidParameter { name: "taste", reason: e.to_string() })?;
+            (&model.matrix, Some(query))
+        }
+        (_, taste) => (content, taste.cloned()),
+    };
+    let query = query.as_ref();
     let resolved =
         matrix.resolve(filter).map_err(|e| ApiError::InvalidParameter { name: "filter", reason: e.to_string() })?;
     let seen: Vec<u32> = signals.items.iter().filter_map(|(id, _)| matrix.row_of(id)).collect();
@@ -81,8 +93,9 @@ pub fn recommend(
     Ok(scored
         .into_iter()
         .map(|s| {
+            // Rows are shared between the matrices; closeness is judged on content.
             let closest = liked.iter().copied().max_by(|&a, &b| {
-                let (sa, sb) = (dot(matrix.row(s.row), matrix.row(a)), dot(matrix.row(s.row), matrix.row(b)));
+                let (sa, sb) = (dot(content.row(s.row), content.row(a)), dot(content.row(s.row), content.row(b)));
                 sa.total_cmp(&sb)
             });
             Recommendation { row: s.row, score: s.score, reason: closest.map_or(Reason::Taste, Reason::SimilarTo) }

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -13,7 +14,8 @@ use tailor_log::EventLog;
 use tailor_stream::VisitorStates;
 use tokio::net::TcpListener;
 
-use crate::{ServingCatalog, SessionKeys, api, metrics};
+use crate::admin::{self, Admin};
+use crate::{ActiveModel, RankerError, ServingCatalog, SessionKeys, api, metrics};
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -33,6 +35,10 @@ pub struct Service {
     pub sessions: SessionKeys,
     pub weights: AggregateWeights,
     pub metrics: PrometheusHandle,
+    /// The Two-Tower model requests rank with; each request keeps the one it started with, so a
+    /// swap never changes a ranking half-way.
+    pub model: ArcSwapOption<ActiveModel>,
+    pub admin: Admin,
 }
 
 impl Service {
@@ -41,10 +47,28 @@ impl Service {
         visitors: Arc<VisitorStates>,
         intake: Intake,
         sessions: SessionKeys,
+        admin: Admin,
     ) -> Service {
         metrics::record_catalog(catalog.len(), catalog.matrix().len());
         let (weights, metrics) = (AggregateWeights::default(), metrics::handle());
-        Service { catalog, visitors, intake, sessions, weights, metrics }
+        Service { catalog, visitors, intake, sessions, weights, metrics, model: ArcSwapOption::empty(), admin }
+    }
+
+    /// Loads `version` from the model store and swaps it in. On any failure the model serving
+    /// now stays, and the failure is counted.
+    pub fn load_version(&self, version: u64) -> Result<(), RankerError> {
+        let loaded = self.admin.store.load(version).map_err(RankerError::from);
+        match loaded.and_then(|loaded| ActiveModel::new(&self.catalog, loaded)) {
+            Ok(model) => {
+                metrics::record_model(&model);
+                self.model.store(Some(Arc::new(model)));
+                Ok(())
+            }
+            Err(error) => {
+                metrics::record_model_refused();
+                Err(error)
+            }
+        }
     }
 }
 
@@ -62,6 +86,10 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/users/{id}/recommendations", get(api::visitor_recommendations))
         .route("/v1/sessions", post(api::new_session))
         .route("/v1/events", post(api::post_events))
+        .route("/v1/admin/models", get(admin::list_models))
+        .route("/v1/admin/models/rollback", post(admin::rollback))
+        .route("/v1/admin/models/{version}/activate", post(admin::activate))
+        .route("/v1/admin/retrain", post(admin::retrain).get(admin::retrain_status))
         .fallback(api::no_route)
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

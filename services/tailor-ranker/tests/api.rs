@@ -1,101 +1,22 @@
 //! The HTTP API end to end in process: every route, and every kind of bad input answered with a
 //! 4xx and a JSON error naming the problem.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tailor_core::{AggregateWeights, Attributes, Gender, ImageRef, Item, ItemId};
-use tailor_events::SingleObject;
-use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, TopicConfig};
-use tailor_ranker::{Intake, MAX_BODY_BYTES, Service, ServingCatalog, SessionKeys, router};
-use tailor_stream::{Source, StreamConsumer, VisitorStates};
-use tailor_testkit::synthetic;
-use tower::ServiceExt;
+use tailor_ranker::MAX_BODY_BYTES;
 
-const DIM: usize = 16;
-const TYPES: [&str; 3] = ["Shirts", "Jeans", "Watches"];
+mod common;
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    service: Arc<Service>,
-    consumer: StreamConsumer,
-}
-
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let photo = dir.path().join("photo.png");
-    std::fs::write(&photo, b"\x89PNG not really").unwrap();
-    let vectors = Arc::new(synthetic::item_vectors(30, DIM, 3));
-    let items: Vec<Item> = (0..30)
-        .map(|i| {
-            let attributes = Attributes {
-                gender: Some(if i % 2 == 0 { Gender::Men } else { Gender::Women }),
-                article_type: Some(TYPES[i % 3].to_owned()),
-                ..Attributes::default()
-            };
-            let image = (i < 20).then(|| ImageRef::File { path: photo.display().to_string(), width: 1, height: 1 });
-            Item::new(ItemId::new(format!("item-{i}")).unwrap(), Some(format!("Item {i}")), None, image, attributes)
-                .unwrap()
-        })
-        .collect();
-    let topics = [TopicConfig::new("interactions", 2), TopicConfig::new("dead-letters", 1)];
-    let log = Arc::new(EmbeddedLog::open(&dir.path().join("log"), &topics, DEFAULT_SEGMENT_BYTES).unwrap());
-    let visitors = Arc::new(VisitorStates::new(DIM, AggregateWeights::default()));
-    let source = Source {
-        log: log.clone(),
-        wire: Arc::new(SingleObject),
-        topic: "interactions".to_owned(),
-        dead_letter_topic: "dead-letters".to_owned(),
-    };
-    let (consumer, _) =
-        StreamConsumer::start(source, visitors.clone(), vectors.clone(), &dir.path().join("snapshot")).unwrap();
-    let catalog = ServingCatalog::new(items, &vectors).unwrap();
-    let intake = Intake { log, wire: Arc::new(SingleObject), topic: "interactions".to_owned() };
-    let sessions = SessionKeys::new(b"a test secret of sufficient length".to_vec());
-    let service = Arc::new(Service::new(catalog, visitors, intake, sessions));
-    Fixture { _dir: dir, service, consumer }
-}
-
-async fn call(fixture: &Fixture, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, Value) {
-    call_as(fixture, None, method, uri, body).await
-}
-
-async fn call_as(
-    fixture: &Fixture,
-    token: Option<&str>,
-    method: &str,
-    uri: &str,
-    body: Option<&str>,
-) -> (StatusCode, Value) {
-    let mut request = Request::builder().method(method).uri(uri).header("content-type", "application/json");
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    let request = request.body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned()))).unwrap();
-    let response = router(fixture.service.clone()).oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned())))
-}
-
-fn error_code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error body: {body}"))
-}
-
-fn ids(body: &Value) -> Vec<String> {
-    body["items"].as_array().unwrap().iter().map(|r| r["item"]["id"].as_str().unwrap().to_owned()).collect()
-}
+use common::{Fixture, call, call_as, error_code, fixture, ids};
 
 #[tokio::test]
 async fn health_readiness_and_metrics() {
     let f = fixture();
     assert_eq!(call(&f, "GET", "/healthz", None).await, (StatusCode::OK, json!({"status": "ok"})));
     let (status, body) = call(&f, "GET", "/readyz", None).await;
-    assert_eq!((status, body["items"].as_u64(), body["dim"].as_u64()), (StatusCode::OK, Some(30), Some(DIM as u64)));
+    assert_eq!((status, error_code(&body)), (StatusCode::SERVICE_UNAVAILABLE, "not_ready"), "no model yet");
     call(&f, "GET", "/v1/items/item-1", None).await;
     let (status, text) = call(&f, "GET", "/metrics", None).await;
     assert_eq!(status, StatusCode::OK);
@@ -293,7 +214,7 @@ async fn every_documented_route_exists_and_every_route_is_documented() {
     let paths = document["paths"].as_object().unwrap();
     for (path, methods) in paths {
         for method in methods.as_object().unwrap().keys() {
-            let uri = path.replace("{id}", "item-1");
+            let uri = path.replace("{id}", "item-1").replace("{version}", "1");
             let (status, body) = call(&f, &method.to_uppercase(), &uri, Some("{}")).await;
             assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
             assert!(body["error"]["code"] != "no_route", "{method} {path} is documented but not served");

@@ -15,8 +15,8 @@ pub enum StreamError {
     Event(#[from] EventError),
     #[error("{path}: {reason}")]
     Snapshot { path: PathBuf, reason: String },
-    #[error("{path}: not a usable item-vector file: {reason}")]
-    ItemVectors { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Models(#[from] tailor_models::ModelError),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
 }

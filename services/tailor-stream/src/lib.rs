@@ -10,7 +10,6 @@
 
 mod consumer;
 mod error;
-mod item_vectors;
 pub mod metrics;
 mod replay;
 mod snapshot;
@@ -18,7 +17,7 @@ mod state;
 
 pub use consumer::{BatchSummary, DEAD_LETTER_REASON, DEAD_LETTER_SOURCE, Snapshotter, Source, StreamConsumer};
 pub use error::StreamError;
-pub use item_vectors::ItemVectors;
 pub use replay::replay;
 pub use snapshot::{Snapshot, load_snapshot, write_snapshot};
 pub use state::{Outcome, SubjectKey, VisitorState, VisitorStates};
+pub use tailor_models::ItemVectors;

@@ -1,4 +1,5 @@
 //! Test support shared by Tailor's crates. Not part of the product.
 
 pub mod broker;
+pub mod models;
 pub mod synthetic;

@@ -1,10 +1,16 @@
-//! Tailor's Two-Tower model on libtorch. The training loop, data from the event log and model
-//! publishing arrive with the rest of issue #5; this is the model and its export to the plain-Rust
-//! inference of `tailor-core`, which serving uses without libtorch.
+//! Tailor's Two-Tower model on libtorch: training data from the event log, the training loop
+//! (CPU or CUDA), export to the plain-Rust towers serving runs, and the offline cold-start
+//! evaluation against random, popularity and content-only baselines.
 
+mod dataset;
+mod evaluate;
 mod model;
+mod train;
 
+pub use dataset::{Dataset, DatasetCounts, RELEVANT_RATING, Role, Split, UserEvent, UserHistory};
+pub use evaluate::{EvalRow, Method, ModalityVectors, Slice, evaluate};
 pub use model::{TwoTower, TwoTowerConfig};
+pub use train::{EpochReport, TrainConfig, Trained, item_inputs, item_outputs, train};
 
 use thiserror::Error;
 
@@ -14,4 +20,8 @@ pub enum TrainerError {
     Torch(#[from] tch::TchError),
     #[error(transparent)]
     Core(#[from] tailor_core::CoreError),
+    #[error("no item has a content vector: run `tailor embed` first")]
+    NoItems,
+    #[error("training data: {0}")]
+    Data(String),
 }

@@ -2,7 +2,8 @@
 //! their cosine goes through a rating head `1 + 9 * sigmoid(softplus(a) * cos + b)`, monotone in
 //! the cosine by construction (TORCH.md records what a free-form head learned instead).
 
-use tailor_core::{Dense, RATING_MAX, RATING_MIN, RatingHead, Tower};
+use tailor_core::{Dense, FeatureVocabulary, RATING_MAX, RATING_MIN, RatingHead, Tower};
+use tailor_models::TwoTowerWeights;
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
@@ -83,10 +84,15 @@ impl TwoTower {
         unit * f64::from(RATING_MAX - RATING_MIN) + f64::from(RATING_MIN)
     }
 
-    /// The towers and head as plain-Rust values for serving.
-    pub fn export(&self) -> Result<(Tower, Tower, RatingHead), TrainerError> {
-        let head = RatingHead::new(scalar(&self.raw_slope), scalar(&self.bias))?;
-        Ok((export_tower(&self.user)?, export_tower(&self.item)?, head))
+    /// The towers and head as plain-Rust values for serving, with the vocabulary the item
+    /// tower's attribute blocks were encoded with.
+    pub fn export(&self, vocabulary: Option<FeatureVocabulary>) -> Result<TwoTowerWeights, TrainerError> {
+        Ok(TwoTowerWeights {
+            user: export_tower(&self.user)?,
+            item: export_tower(&self.item)?,
+            head: RatingHead::new(scalar(&self.raw_slope), scalar(&self.bias))?,
+            vocabulary,
+        })
     }
 }
 

@@ -10,7 +10,8 @@ fn exported_towers_and_head_match_tch() {
     let model = TwoTower::new(&config, Device::Cpu);
     let users = Tensor::randn([16, 32], (Kind::Float, Device::Cpu));
     let items = Tensor::randn([16, 32], (Kind::Float, Device::Cpu));
-    let (user_tower, item_tower, head) = model.export().unwrap();
+    let exported = model.export(None).unwrap();
+    let (user_tower, item_tower, head) = (&exported.user, &exported.item, &exported.head);
     let expected_users = tch::no_grad(|| model.users(&users));
     let expected_ratings = tch::no_grad(|| model.ratings(&users, &items));
     let mut worst = 0f32;

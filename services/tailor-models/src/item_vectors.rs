@@ -9,7 +9,7 @@ use safetensors::tensor::{Dtype, TensorView};
 use safetensors::{SafeTensors, serialize_to_file};
 use tailor_core::{Embedding, ItemId};
 
-use crate::StreamError;
+use crate::ModelError;
 
 const VECTORS: &str = "vectors";
 const IDS: &str = "ids";
@@ -38,7 +38,7 @@ impl ItemVectors {
     }
 
     /// Adds or replaces an item's vector; its dimension must match.
-    pub fn insert(&mut self, id: ItemId, vector: Embedding) -> Result<(), StreamError> {
+    pub fn insert(&mut self, id: ItemId, vector: Embedding) -> Result<(), ModelError> {
         if vector.dim() != self.dim {
             return Err(tailor_core::CoreError::DimensionMismatch { expected: self.dim, found: vector.dim() }.into());
         }
@@ -50,21 +50,26 @@ impl ItemVectors {
         self.vectors.get(id)
     }
 
-    pub fn save(&self, path: &Path) -> Result<(), StreamError> {
+    /// Every item and its vector, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&ItemId, &Embedding)> {
+        self.vectors.iter()
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
         let mut ids: Vec<&ItemId> = self.vectors.keys().collect();
         ids.sort();
         let data: Vec<u8> =
             ids.iter().flat_map(|id| self.vectors[*id].as_slice().iter().flat_map(|x| x.to_le_bytes())).collect();
         let view = TensorView::new(Dtype::F32, vec![ids.len(), self.dim], &data)
-            .map_err(|e| StreamError::ItemVectors { path: path.to_path_buf(), reason: e.to_string() })?;
+            .map_err(|e| ModelError::ItemVectors { path: path.to_path_buf(), reason: e.to_string() })?;
         let ids_json = serde_json::to_string(&ids).expect("ids serialise");
         serialize_to_file([(VECTORS, view)], Some(HashMap::from([(IDS.to_owned(), ids_json)])), path)
-            .map_err(|e| StreamError::ItemVectors { path: path.to_path_buf(), reason: e.to_string() })
+            .map_err(|e| ModelError::ItemVectors { path: path.to_path_buf(), reason: e.to_string() })
     }
 
-    pub fn load(path: &Path) -> Result<ItemVectors, StreamError> {
-        let unusable = |reason: String| StreamError::ItemVectors { path: path.to_path_buf(), reason };
-        let bytes = std::fs::read(path).map_err(StreamError::io(format!("reading {}", path.display())))?;
+    pub fn load(path: &Path) -> Result<ItemVectors, ModelError> {
+        let unusable = |reason: String| ModelError::ItemVectors { path: path.to_path_buf(), reason };
+        let bytes = std::fs::read(path).map_err(ModelError::io(format!("reading {}", path.display())))?;
         let (_, metadata) = SafeTensors::read_metadata(&bytes).map_err(|e| unusable(e.to_string()))?;
         let ids_json = metadata
             .metadata()

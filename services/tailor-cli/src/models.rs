@@ -1,0 +1,92 @@
+//! `tailor models`: list the store's versions, activate one, or roll back; each change is
+//! announced on the models topic, so running services swap to it.
+
+use clap::Subcommand;
+use tailor_models::ModelStore;
+
+use crate::config::Config;
+use anyhow::Context;
+
+use crate::events::{is_held_by_another_process, open_log, wire_format};
+
+#[derive(Subcommand)]
+pub enum ModelsCommand {
+    /// Every version, its data window, training and evaluation figures; `*` marks the active one.
+    List,
+    /// Make VERSION the active model (refused if it does not load).
+    Activate { version: u64 },
+    /// Go back to the version active before the current one.
+    Rollback,
+}
+
+pub fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> {
+    let store = ModelStore::open(&config.models_dir())?;
+    if matches!(command, ModelsCommand::List) {
+        return list(&store);
+    }
+    let log = match open_log(config) {
+        Ok(log) => log,
+        Err(error) if is_held_by_another_process(&error) => return delegate(config, &command),
+        Err(error) => return Err(error),
+    };
+    let model = match command {
+        ModelsCommand::Activate { version } => store.activate(version)?,
+        ModelsCommand::Rollback => store.rollback()?,
+        ModelsCommand::List => unreachable!("listed above"),
+    };
+    let location = store.version_dir(model.manifest.version).display().to_string();
+    tailor_ranker::announce(
+        log.as_ref(),
+        wire_format(config).as_ref(),
+        &config.events.models.name,
+        &model.manifest,
+        &location,
+    )
+    .map_err(|e| anyhow::anyhow!("announcing model version {}: {e}", model.manifest.version))?;
+    println!("model version {} is active, and announced", model.manifest.version);
+    Ok(())
+}
+
+fn list(store: &ModelStore) -> anyhow::Result<()> {
+    for stored in store.list()? {
+        let mark = if stored.active { '*' } else { ' ' };
+        match stored.manifest {
+            Ok(m) => println!(
+                "{mark} v{} parent {:?} {} ratings from {} users; {} epochs on {} in {:.1} s, validation MSE {:.4}; new users k=3 NDCG@10 {}",
+                m.version,
+                m.parent,
+                m.data.ratings,
+                m.data.users,
+                m.training.epochs,
+                m.training.device,
+                m.training.seconds,
+                m.training.validation_mse,
+                m.metrics.get("new_users.k3.ndcg_at_10").map_or("-".to_owned(), |v| format!("{v:.4}"))
+            ),
+            Err(error) => println!("{mark} v{}: {error}", stored.version),
+        }
+    }
+    Ok(())
+}
+
+/// With the embedded log held by a running service, the change goes through its admin routes.
+fn delegate(config: &Config, command: &ModelsCommand) -> anyhow::Result<()> {
+    let token = config.serve.admin_token.as_deref().context(
+        "the embedded log is held by a running `tailor serve`; set serve.admin_token (TAILOR_SERVE__ADMIN_TOKEN) \
+         for both, and `tailor models` goes through the service",
+    )?;
+    let route = match command {
+        ModelsCommand::Activate { version } => format!("models/{version}/activate"),
+        ModelsCommand::Rollback => "models/rollback".to_owned(),
+        ModelsCommand::List => unreachable!("listing reads the store directly"),
+    };
+    let url = format!("http://{}/v1/admin/{route}", config.serve.addr);
+    let answer: serde_json::Value =
+        match ureq::post(&url).header("Authorization", format!("Bearer {token}")).send_empty() {
+            Ok(mut response) => response.body_mut().read_json()?,
+            Err(ureq::Error::StatusCode(status)) => anyhow::bail!("{url} answered {status}; see `tailor models list`"),
+            Err(error) => return Err(error).with_context(|| format!("asking {url}")),
+        };
+    println!("model version {} is active in the running service, and announced", answer["active"]);
+    Ok(())
+}

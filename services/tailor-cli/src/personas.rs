@@ -1,0 +1,121 @@
+//! `tailor personas generate`: synthetic shoppers' ratings and interactions, appended to the
+//! interactions topic like any other events.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use tailor_catalog::CatalogStore;
+use tailor_core::Embedding;
+use tailor_embed::{JointSpace, MiniLm, ModelFiles, best_device};
+use tailor_events::Event;
+use tailor_log::Message;
+use tailor_personas::{CatalogueItem, DEFAULT_PERSONAS, GenerateOptions, PersonaFile, generate};
+use tailor_stream::ItemVectors;
+
+use crate::config::Config;
+use crate::events::{open_log, wire_format};
+
+#[derive(Subcommand)]
+pub enum PersonasCommand {
+    /// Create synthetic users per persona and append their ratings and interactions to the log.
+    Generate(GenerateArgs),
+}
+
+#[derive(Args)]
+pub struct GenerateArgs {
+    /// How many users, spread evenly over the personas.
+    #[arg(long, default_value_t = 1000)]
+    users: usize,
+    /// Each user rates between half and one and a half times this many items.
+    #[arg(long, default_value_t = 100)]
+    ratings_per_user: usize,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// A persona file [default: the one shipped with Tailor].
+    #[arg(long)]
+    file: Option<PathBuf>,
+}
+
+const APPEND_BATCH: usize = 10_000;
+
+/// Persona descriptions in the item vectors' joint space: MiniLM, then the trained text head.
+fn embed_descriptions(config: &Config, descriptions: &[&str]) -> anyhow::Result<Vec<Embedding>> {
+    let joint_path = config.data_dir.join("embeddings/joint.safetensors");
+    anyhow::ensure!(
+        joint_path.is_file(),
+        "{} is missing: persona descriptions are embedded with the offline encoders' joint space; run `tailor embed` first",
+        joint_path.display()
+    );
+    let device = best_device();
+    let models = ModelFiles::locate(config.embed.models_dir.as_deref())?;
+    let text = MiniLm::load(&models.minilm, device)?;
+    let joint = JointSpace::load(&joint_path, config.embed.dim, device)?;
+    let projected = joint.project_text(&text.embed(descriptions)?).to_device(tch::Device::Cpu);
+    let dim = projected.size()[1] as usize;
+    let count = descriptions.len() * dim;
+    let mut flat = vec![0f32; count];
+    projected.copy_data(&mut flat, count);
+    Ok(flat.chunks_exact(dim).map(|row| Embedding::new(row.to_vec(), dim)).collect::<Result<_, _>>()?)
+}
+
+pub fn run(config: &Config, command: PersonasCommand) -> anyhow::Result<()> {
+    let PersonasCommand::Generate(args) = command;
+    let started = Instant::now();
+    let text = match &args.file {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        None => DEFAULT_PERSONAS.to_owned(),
+    };
+    let file = PersonaFile::parse(&text).with_context(|| {
+        format!("in {}", args.file.as_ref().map_or("the shipped personas".into(), |p| p.display().to_string()))
+    })?;
+    let store = CatalogStore::open(&config.data_dir)
+        .with_context(|| format!("opening the catalogue in {}", config.data_dir.display()))?;
+    let items = store.load_all()?;
+    let vectors_path = config.item_vectors_path();
+    let vectors = ItemVectors::load(&vectors_path)
+        .with_context(|| format!("loading item vectors from {} (run `tailor embed` first)", vectors_path.display()))?;
+    let catalogue: Vec<CatalogueItem<'_>> = items
+        .iter()
+        .filter_map(|item| {
+            let vector = vectors.get(item.id().as_str())?;
+            Some(CatalogueItem { id: item.id(), attributes: item.attributes(), vector })
+        })
+        .collect();
+    let descriptions: Vec<&str> = file.personas.iter().map(|p| p.description.as_str()).collect();
+    let description_vectors = embed_descriptions(config, &descriptions)?;
+    let options = GenerateOptions {
+        users: args.users,
+        ratings_per_user: args.ratings_per_user,
+        seed: args.seed,
+        now_ms: tailor_log::now_ms(),
+    };
+    let generated = generate(&file.personas, &description_vectors, &catalogue, &options)?;
+
+    let log = open_log(config)?;
+    let wire = wire_format(config);
+    let topic = &config.events.interactions.name;
+    for chunk in generated.events.chunks(APPEND_BATCH) {
+        let messages = chunk
+            .iter()
+            .map(|event| {
+                Ok(Message::new(event.subject.clone().into_bytes(), wire.encode(&Event::Interaction(event.clone()))?))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        log.append(topic, messages).with_context(|| format!("appending persona events to {topic}"))?;
+    }
+    let summary = &generated.summary;
+    println!("persona file version {}: {} users over {} catalogue items", file.version, args.users, catalogue.len());
+    for (name, users) in &summary.users {
+        println!("  {name:<12} {users} users");
+    }
+    let mean = summary.histogram.iter().enumerate().map(|(i, n)| (i + 1) * n).sum::<usize>() as f64
+        / summary.ratings.max(1) as f64;
+    println!(
+        "{} ratings (mean {mean:.2}; by value 1-10: {:?}), {} likes, {} dislikes; clipped {} below 1 and {} above 10",
+        summary.ratings, summary.histogram, summary.likes, summary.dislikes, summary.clipped_low, summary.clipped_high
+    );
+    println!("appended {} events to {topic} in {:.1} s", generated.events.len(), started.elapsed().as_secs_f64());
+    Ok(())
+}

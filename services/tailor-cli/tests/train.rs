@@ -1,0 +1,110 @@
+//! The model pipeline as a user runs it on a small shop: personas generate ratings into the log,
+//! `tailor train` publishes version 1, `tailor eval` prints its table, and with `tailor serve`
+//! running, a second `tailor train` (through the service, which owns the embedded log) publishes
+//! version 2, which the service ranks with without a restart; `tailor models rollback` goes back.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use assert_cmd::cargo::CommandCargoExt;
+
+mod common;
+
+const ADMIN_TOKEN: &str = "the admin token of this test";
+
+fn tailor(data_dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("tailor").unwrap();
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("TAILOR_DATA_DIR")
+        .env_remove("TAILOR_CONFIG")
+        .env("TAILOR_SERVE__ADMIN_TOKEN", ADMIN_TOKEN);
+    cmd
+}
+
+fn run(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    stdout.into_owned()
+}
+
+const PERSONAS: &str = r#"
+version = 1
+[[persona]]
+name = "office"
+description = "formal shirts for the office"
+genders = ["men"]
+article_types = ["shirts"]
+colours = ["navy blue", "white"]
+[[persona]]
+name = "timekeeper"
+description = "analog and digital watches"
+genders = ["women", "men"]
+article_types = ["watches"]
+"#;
+
+#[test]
+fn train_evaluate_publish_and_swap_while_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = Vec::new();
+    for i in 0..40 {
+        let (title, article) = match i % 4 {
+            0 => ("Navy Blue Formal Shirt", "Shirts"),
+            1 => ("White Cotton Shirt", "Shirts"),
+            2 => ("Gold Analog Watch", "Watches"),
+            _ => ("Black Digital Watch", "Watches"),
+        };
+        // Shirts have photos, watches text only.
+        let image = if i % 4 < 2 { ["images/portrait.png", "images/square.png"][i % 2] } else { "" };
+        rows.push(format!("i{i},{title} {i},{image},{article},{}", if i % 3 == 0 { "Women" } else { "Men" }));
+    }
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let csv = common::write_shop(dir.path(), "id,title,image,article_type,gender", &rows);
+    let data = dir.path().join("data");
+    run(tailor(&data).args(["ingest", "--format", "generic"]).arg(&csv));
+    run(tailor(&data).arg("embed"));
+    let personas = dir.path().join("personas.toml");
+    std::fs::write(&personas, PERSONAS).unwrap();
+
+    let generated = run(tailor(&data)
+        .args(["personas", "generate", "--users", "300", "--ratings-per-user", "8", "--file"])
+        .arg(&personas));
+    assert!(generated.contains("office       150 users"), "{generated}");
+    let trained = run(tailor(&data).arg("train"));
+    assert!(trained.contains("published model version 1 (parent None)"), "{trained}");
+    assert!(trained.contains("epoch  1: train MSE"), "{trained}");
+    assert!(run(tailor(&data).args(["models", "list"])).starts_with("* v1 parent None"));
+    let evaluated = run(tailor(&data).arg("eval"));
+    for line in ["new_users               1 two_tower", "new_users               1 popularity", "new_items_text_only"] {
+        assert!(evaluated.contains(line), "{line} missing from\n{evaluated}");
+    }
+    let table: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("models/eval.json")).unwrap()).unwrap();
+    assert_eq!(table["version"], 1);
+
+    let (mut server, base) = common::start_server(tailor(&data));
+    let ready = |base: &str| -> serde_json::Value {
+        ureq::get(&format!("{base}/readyz")).call().unwrap().body_mut().read_json().unwrap()
+    };
+    assert_eq!(ready(&base)["model_version"], 1);
+
+    let addr = base.trim_start_matches("http://");
+    let retrained = run(tailor(&data).arg("train").env("TAILOR_SERVE__ADDR", addr));
+    assert!(retrained.contains("the service published model version 2"), "{retrained}");
+    let mut serving = serde_json::Value::Null;
+    for _ in 0..50 {
+        serving = ready(&base)["model_version"].clone();
+        if serving == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(serving, 2, "the service swapped in version 2 without a restart");
+    run(tailor(&data).args(["models", "rollback"]).env("TAILOR_SERVE__ADDR", addr));
+    assert_eq!(ready(&base)["model_version"], 1);
+
+    Command::new("kill").arg("-TERM").arg(server.id().to_string()).status().unwrap();
+    assert!(server.wait().unwrap().success());
+}

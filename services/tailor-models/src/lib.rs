@@ -1,0 +1,46 @@
+//! Tailor's model artefacts on disk, readable without libtorch: item-vector files (the embedder's
+//! fused vectors and each model's item-tower outputs), the Two-Tower weights the trainer exports,
+//! and the versioned model store the trainer publishes to and the ranking service loads from.
+
+mod item_vectors;
+mod manifest;
+mod store;
+mod towers;
+
+pub use item_vectors::ItemVectors;
+pub use manifest::{DataWindow, Manifest, TrainingSummary};
+pub use store::{LoadedModel, ModelStore, PublishedModel, StoredVersion, TrainingLock};
+pub use towers::TwoTowerWeights;
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ModelError {
+    #[error("{path}: not a usable item-vector file: {reason}")]
+    ItemVectors { path: PathBuf, reason: String },
+    #[error("{path}: not usable Two-Tower weights: {reason}")]
+    Towers { path: PathBuf, reason: String },
+    #[error("model version {version} is corrupt: {reason}")]
+    Corrupt { version: u64, reason: String },
+    #[error("model version {0} is not in the model store")]
+    UnknownVersion(u64),
+    #[error("no model is active yet: run `tailor train`")]
+    NoActiveModel,
+    #[error("nothing to roll back to: version {0} was the first one activated")]
+    NothingToRollBack(u64),
+    #[error("another training run holds {path}; two retrains never run at once")]
+    TrainingInProgress { path: PathBuf },
+    #[error(transparent)]
+    Core(#[from] tailor_core::CoreError),
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+}
+
+impl ModelError {
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ModelError {
+        let context = context.into();
+        move |source| ModelError::Io { context, source }
+    }
+}

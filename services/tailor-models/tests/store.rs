@@ -1,0 +1,72 @@
+use std::collections::BTreeMap;
+
+use tailor_core::{Dense, Embedding, ItemId, RatingHead, Tower};
+use tailor_models::{ItemVectors, ModelError, ModelStore, PublishedModel};
+
+fn model(seed: f32) -> PublishedModel {
+    let layer = |output: usize, input: usize| {
+        let weights = (0..output * input).map(|i| ((i as f32 + seed) * 0.7).cos()).collect();
+        Dense::new(weights, vec![0.0; output], input).unwrap()
+    };
+    let towers = tailor_models::TwoTowerWeights {
+        user: Tower::new(vec![layer(2, 3)]).unwrap(),
+        item: Tower::new(vec![layer(2, 3)]).unwrap(),
+        head: RatingHead::new(1.0, 0.0).unwrap(),
+        vocabulary: None,
+    };
+    let mut item_vectors = ItemVectors::new(2);
+    item_vectors.insert(ItemId::new("a").unwrap(), Embedding::new(vec![1.0, seed], 2).unwrap()).unwrap();
+    let manifest = tailor_testkit::models::manifest(BTreeMap::new());
+    PublishedModel { manifest, towers, item_vectors }
+}
+
+#[test]
+fn versions_are_numbered_published_active_and_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ModelStore::open(dir.path()).unwrap();
+    assert_eq!(store.active().unwrap(), None);
+    let first = store.publish(model(1.0)).unwrap();
+    assert_eq!((first.version, first.parent), (1, None));
+    let second = store.publish(model(2.0)).unwrap();
+    assert_eq!((second.version, second.parent), (2, Some(1)));
+    assert_eq!(store.active().unwrap(), Some(2));
+    let loaded = store.load(2).unwrap();
+    assert_eq!(loaded.item_vectors.get("a").unwrap().as_slice()[1], 2.0 / 5f32.sqrt());
+
+    assert_eq!(store.rollback().unwrap().manifest.version, 1);
+    assert_eq!(store.active().unwrap(), Some(1));
+    assert!(matches!(store.rollback(), Err(ModelError::NothingToRollBack(1))));
+    store.activate(2).unwrap();
+    assert!(matches!(store.activate(9), Err(ModelError::UnknownVersion(9))));
+    let listed: Vec<(u64, bool)> = store.list().unwrap().iter().map(|v| (v.version, v.active)).collect();
+    assert_eq!(listed, [(1, false), (2, true)]);
+}
+
+#[test]
+fn a_corrupt_version_is_refused_and_the_active_one_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ModelStore::open(dir.path()).unwrap();
+    store.publish(model(1.0)).unwrap();
+    store.publish(model(2.0)).unwrap();
+    store.activate(1).unwrap();
+    let towers = store.version_dir(2).join("towers.safetensors");
+    let bytes = std::fs::read(&towers).unwrap();
+    std::fs::write(&towers, &bytes[..bytes.len() / 2]).unwrap();
+    let error = store.activate(2).unwrap_err();
+    assert!(matches!(error, ModelError::Corrupt { version: 2, .. }), "{error}");
+    assert!(error.to_string().contains("towers.safetensors"), "{error}");
+    assert_eq!(store.active().unwrap(), Some(1));
+}
+
+#[test]
+fn staging_directories_are_not_versions_and_training_is_exclusive() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ModelStore::open(dir.path()).unwrap();
+    std::fs::create_dir(dir.path().join(".staging-v000001-42")).unwrap();
+    assert!(store.versions().unwrap().is_empty());
+    assert_eq!(store.publish(model(1.0)).unwrap().version, 1);
+    let lock = store.lock_training().unwrap();
+    assert!(matches!(store.lock_training(), Err(ModelError::TrainingInProgress { .. })));
+    drop(lock);
+    store.lock_training().unwrap();
+}

@@ -1,0 +1,159 @@
+//! The admin routes, for ML ops: list model versions, activate one, roll back, start a retrain.
+//! Each needs `Authorization: Bearer ADMIN_TOKEN`; with no admin token configured they refuse
+//! everyone. Activation loads and checks the version before anything changes, swaps it in here,
+//! and announces it on the models topic so the other replicas follow.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tailor_events::{Event, ModelPublished, WireFormat};
+use tailor_log::{EventLog, Message};
+use tailor_models::{Manifest, ModelError, ModelStore};
+
+use crate::{ApiError, Service};
+
+/// Starts a training run in the background, so serving never waits on it.
+pub trait Retrainer: Send + Sync {
+    /// Starts one unless one is running.
+    fn start(&self) -> Result<(), RetrainRefused>;
+    fn status(&self) -> RetrainStatus;
+}
+
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct RetrainStatus {
+    pub running: bool,
+    /// How the latest run ended: the version it published, or why it failed.
+    pub last_version: Option<u64>,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum RetrainRefused {
+    AlreadyRunning,
+    CannotStart(String),
+}
+
+pub struct Admin {
+    /// `None` refuses every admin request.
+    pub token: Option<String>,
+    pub store: ModelStore,
+    pub retrainer: Arc<dyn Retrainer>,
+    /// Where activations are announced.
+    pub models_topic: String,
+}
+
+/// Appends a model-published event naming `manifest`'s version.
+pub fn announce(
+    log: &dyn EventLog,
+    wire: &dyn WireFormat,
+    topic: &str,
+    manifest: &Manifest,
+    location: &str,
+) -> Result<(), String> {
+    let event = Event::ModelPublished(ModelPublished {
+        version: manifest.version as i64,
+        parent: manifest.parent.map(|p| p as i64),
+        location: location.to_owned(),
+        metrics: manifest.metrics.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        created_at_ms: manifest.created_at_ms,
+    });
+    let payload = wire.encode(&event).map_err(|e| e.to_string())?;
+    log.append(topic, vec![Message::new(b"model".to_vec(), payload)]).map(drop).map_err(|e| e.to_string())
+}
+
+/// Constant-time comparison, so response timing does not reveal the token.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn authorise(service: &Service, headers: &HeaderMap) -> Result<(), ApiError> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    match (&service.admin.token, given) {
+        (Some(token), Some(given)) if same(token.as_bytes(), given.as_bytes()) => Ok(()),
+        (None, _) => Err(ApiError::AdminDisabled),
+        (Some(_), _) => Err(ApiError::AdminTokenRequired),
+    }
+}
+
+fn model_error(error: ModelError) -> ApiError {
+    match error {
+        ModelError::UnknownVersion(version) => ApiError::UnknownModel(version),
+        ModelError::Corrupt { .. } | ModelError::NothingToRollBack(_) | ModelError::NoActiveModel => {
+            ApiError::ModelRefused(error.to_string())
+        }
+        ModelError::TrainingInProgress { .. } => ApiError::RetrainRunning,
+        ModelError::ItemVectors { .. } | ModelError::Towers { .. } | ModelError::Core(_) | ModelError::Io { .. } => {
+            ApiError::Unreadable(error.to_string())
+        }
+    }
+}
+
+type Shared = State<Arc<Service>>;
+
+pub async fn list_models(State(service): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorise(&service, &headers)?;
+    let versions = service.admin.store.list().map_err(model_error)?;
+    let listed: Vec<serde_json::Value> = versions
+        .into_iter()
+        .map(|stored| match stored.manifest {
+            Ok(manifest) => json!({ "version": stored.version, "active": stored.active, "manifest": manifest }),
+            Err(error) => json!({ "version": stored.version, "active": stored.active, "error": error.to_string() }),
+        })
+        .collect();
+    let serving = service.model.load().as_ref().map(|m| m.version);
+    Ok(Json(json!({ "serving": serving, "versions": listed })).into_response())
+}
+
+/// Activates in the store, swaps here, announces to the others; blocking work off the workers.
+async fn switch(
+    service: Arc<Service>,
+    change: impl FnOnce(&ModelStore) -> Result<Manifest, ModelError> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let version = tokio::task::spawn_blocking(move || {
+        let manifest = change(&service.admin.store).map_err(model_error)?;
+        service.load_version(manifest.version).map_err(|e| ApiError::ModelRefused(e.to_string()))?;
+        let location = service.admin.store.version_dir(manifest.version).display().to_string();
+        let intake = &service.intake;
+        announce(intake.log.as_ref(), intake.wire.as_ref(), &service.admin.models_topic, &manifest, &location)
+            .map_err(ApiError::LogUnavailable)?;
+        Ok::<u64, ApiError>(manifest.version)
+    })
+    .await
+    .map_err(|e| ApiError::Unreadable(e.to_string()))??;
+    Ok(Json(json!({ "active": version })).into_response())
+}
+
+pub async fn activate(
+    State(service): Shared,
+    headers: HeaderMap,
+    Path(version): Path<u64>,
+) -> Result<Response, ApiError> {
+    authorise(&service, &headers)?;
+    switch(service, move |store| store.activate(version).map(|m| m.manifest)).await
+}
+
+pub async fn rollback(State(service): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorise(&service, &headers)?;
+    switch(service, |store| store.rollback().map(|m| m.manifest)).await
+}
+
+pub async fn retrain_status(State(service): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorise(&service, &headers)?;
+    Ok(Json(service.admin.retrainer.status()).into_response())
+}
+
+pub async fn retrain(State(service): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorise(&service, &headers)?;
+    match service.admin.retrainer.start() {
+        Ok(()) => Ok((StatusCode::ACCEPTED, Json(json!({ "status": "started" }))).into_response()),
+        Err(RetrainRefused::AlreadyRunning) => Err(ApiError::RetrainRunning),
+        Err(RetrainRefused::CannotStart(reason)) => Err(ApiError::Unreadable(format!("the trainer: {reason}"))),
+    }
+}

@@ -1,0 +1,73 @@
+//! The Two-Tower model as serving runs it: the user tower, and the item-tower outputs in a matrix
+//! whose rows are the content matrix's rows, so exclusions, filters and reasons carry over.
+//! Items the model was not trained with (added since) get their row from the item tower here.
+
+use std::collections::BTreeMap;
+
+use tailor_core::{Embedding, ItemMatrix, ItemMatrixBuilder, Tower};
+use tailor_models::LoadedModel;
+
+use crate::{RankerError, ServingCatalog};
+
+pub struct ActiveModel {
+    pub version: u64,
+    pub user_tower: Tower,
+    pub matrix: ItemMatrix,
+    /// The version's evaluation figures, from its manifest.
+    pub metrics: BTreeMap<String, f64>,
+    /// Rows computed here because the published matrix lacked them.
+    pub computed_rows: usize,
+}
+
+impl ActiveModel {
+    pub fn new(catalog: &ServingCatalog, loaded: LoadedModel) -> Result<ActiveModel, RankerError> {
+        let content = catalog.matrix();
+        let towers = &loaded.towers;
+        let version = loaded.manifest.version;
+        let mismatch = |what: String| RankerError::ModelMismatch { version, reason: what };
+        if towers.user.input() != content.dim() {
+            return Err(mismatch(format!(
+                "its user tower reads {} numbers but the item vectors have {}",
+                towers.user.input(),
+                content.dim()
+            )));
+        }
+        if towers.item.input() != towers.item_input_width(content.dim()) {
+            return Err(mismatch(format!(
+                "its item tower reads {} numbers, not the {} its vocabulary and the item vectors make",
+                towers.item.input(),
+                towers.item_input_width(content.dim())
+            )));
+        }
+        let mut builder = ItemMatrixBuilder::new(towers.item.output())?;
+        let mut computed_rows = 0;
+        for row in 0..content.len() as u32 {
+            let id = content.id(row);
+            let attributes = catalog.item(id.as_str()).expect("matrix rows are catalogue items").attributes();
+            let vector = match loaded.item_vectors.get(id.as_str()) {
+                Some(vector) => vector.clone(),
+                None => {
+                    computed_rows += 1;
+                    let input = match &towers.vocabulary {
+                        Some(vocabulary) => vocabulary.item_input(content.row(row), attributes),
+                        None => content.row(row).to_vec(),
+                    };
+                    towers.item.forward(&input)?
+                }
+            };
+            builder.push(id.clone(), attributes, &vector)?;
+        }
+        Ok(ActiveModel {
+            version,
+            user_tower: loaded.towers.user,
+            matrix: builder.build(),
+            metrics: loaded.manifest.metrics,
+            computed_rows,
+        })
+    }
+
+    /// The query for a taste vector in the content space.
+    pub fn query(&self, taste: &Embedding) -> Result<Embedding, RankerError> {
+        Ok(self.user_tower.forward(taste.as_slice())?)
+    }
+}

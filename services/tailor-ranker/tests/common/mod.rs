@@ -1,0 +1,133 @@
+//! The fixture the API tests share: a small catalogue with synthetic vectors, an embedded log, a
+//! streaming consumer, a model store, and helpers to call the router in process.
+
+#![allow(dead_code, reason = "each test file uses its part of the fixture")]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tailor_core::{AggregateWeights, Attributes, Gender, ImageRef, Item, ItemId};
+use tailor_events::SingleObject;
+use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, TopicConfig};
+use tailor_models::ModelStore;
+use tailor_ranker::{
+    Admin, Intake, RetrainRefused, RetrainStatus, Retrainer, Service, ServingCatalog, SessionKeys, router,
+};
+use tailor_stream::{Source, StreamConsumer, VisitorStates};
+use tailor_testkit::synthetic;
+use tower::ServiceExt;
+
+pub const ADMIN_TOKEN: &str = "an admin token for the tests";
+pub const MODELS_TOPIC: &str = "models";
+
+/// Counts the retrains asked for; one "runs" until `finish`.
+#[derive(Default)]
+pub struct CountingRetrainer {
+    pub running: AtomicBool,
+    pub started: AtomicUsize,
+}
+
+impl Retrainer for CountingRetrainer {
+    fn start(&self) -> Result<(), RetrainRefused> {
+        if self.running.swap(true, Ordering::AcqRel) {
+            return Err(RetrainRefused::AlreadyRunning);
+        }
+        self.started.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+
+    fn status(&self) -> RetrainStatus {
+        RetrainStatus { running: self.running.load(Ordering::Acquire), ..RetrainStatus::default() }
+    }
+}
+
+pub const DIM: usize = 16;
+pub const TYPES: [&str; 3] = ["Shirts", "Jeans", "Watches"];
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub service: Arc<Service>,
+    pub consumer: StreamConsumer,
+    pub retrainer: Arc<CountingRetrainer>,
+}
+
+pub fn fixture() -> Fixture {
+    fixture_with_admin_token(Some(ADMIN_TOKEN))
+}
+
+pub fn fixture_with_admin_token(token: Option<&str>) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("photo.png");
+    std::fs::write(&photo, b"\x89PNG not really").unwrap();
+    let vectors = Arc::new(synthetic::item_vectors(30, DIM, 3));
+    let items: Vec<Item> = (0..30)
+        .map(|i| {
+            let attributes = Attributes {
+                gender: Some(if i % 2 == 0 { Gender::Men } else { Gender::Women }),
+                article_type: Some(TYPES[i % 3].to_owned()),
+                ..Attributes::default()
+            };
+            let image = (i < 20).then(|| ImageRef::File { path: photo.display().to_string(), width: 1, height: 1 });
+            Item::new(ItemId::new(format!("item-{i}")).unwrap(), Some(format!("Item {i}")), None, image, attributes)
+                .unwrap()
+        })
+        .collect();
+    let topics =
+        [TopicConfig::new("interactions", 2), TopicConfig::new("dead-letters", 1), TopicConfig::new(MODELS_TOPIC, 1)];
+    let log = Arc::new(EmbeddedLog::open(&dir.path().join("log"), &topics, DEFAULT_SEGMENT_BYTES).unwrap());
+    let visitors = Arc::new(VisitorStates::new(DIM, AggregateWeights::default()));
+    let source = Source {
+        log: log.clone(),
+        wire: Arc::new(SingleObject),
+        topic: "interactions".to_owned(),
+        dead_letter_topic: "dead-letters".to_owned(),
+    };
+    let (consumer, _) =
+        StreamConsumer::start(source, visitors.clone(), vectors.clone(), &dir.path().join("snapshot")).unwrap();
+    let catalog = ServingCatalog::new(items, &vectors).unwrap();
+    let intake = Intake { log, wire: Arc::new(SingleObject), topic: "interactions".to_owned() };
+    let sessions = SessionKeys::new(b"a test secret of sufficient length".to_vec());
+    let retrainer = Arc::new(CountingRetrainer::default());
+    let admin = Admin {
+        token: token.map(str::to_owned),
+        store: ModelStore::open(&dir.path().join("models")).unwrap(),
+        retrainer: retrainer.clone(),
+        models_topic: MODELS_TOPIC.to_owned(),
+    };
+    let service = Arc::new(Service::new(catalog, visitors, intake, sessions, admin));
+    Fixture { dir, service, consumer, retrainer }
+}
+
+pub async fn call(fixture: &Fixture, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, Value) {
+    call_as(fixture, None, method, uri, body).await
+}
+
+pub async fn call_as(
+    fixture: &Fixture,
+    token: Option<&str>,
+    method: &str,
+    uri: &str,
+    body: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let request = request.body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned()))).unwrap();
+    let response = router(fixture.service.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned())))
+}
+
+pub fn error_code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error body: {body}"))
+}
+
+pub fn ids(body: &Value) -> Vec<String> {
+    body["items"].as_array().unwrap().iter().map(|r| r["item"]["id"].as_str().unwrap().to_owned()).collect()
+}

@@ -1,0 +1,165 @@
+//! Models in the ranking service: readiness, admin routes behind their token, activation and
+//! rollback, refusal of a corrupt version, and requests in flight finishing on their model.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use axum::http::StatusCode;
+use tailor_core::{Dense, Embedding, RatingHead, Tower};
+use tailor_models::{ItemVectors, PublishedModel, TwoTowerWeights};
+use tailor_ranker::Service;
+
+mod common;
+
+use common::{ADMIN_TOKEN, DIM, Fixture, call, call_as, error_code, fixture, fixture_with_admin_token};
+
+const OUT: usize = 8;
+
+fn tower(input: usize, seed: f32) -> Tower {
+    let weights = (0..OUT * input).map(|i| ((i as f32 + 1.0) * seed).sin()).collect();
+    Tower::new(vec![Dense::new(weights, vec![0.0; OUT], input).unwrap()]).unwrap()
+}
+
+/// Publishes a one-layer model whose item matrix is its item tower over the served vectors.
+fn publish(service: &Service, seed: f32) -> u64 {
+    let towers = TwoTowerWeights {
+        user: tower(DIM, seed),
+        item: tower(DIM, seed * 1.7),
+        head: RatingHead::new(1.0, 0.0).unwrap(),
+        vocabulary: None,
+    };
+    let content = service.catalog.matrix();
+    let mut item_vectors = ItemVectors::new(OUT);
+    // One item is left out, as an item added after training would be: serving computes its row.
+    for row in 1..content.len() as u32 {
+        item_vectors.insert(content.id(row).clone(), towers.item.forward(content.row(row)).unwrap()).unwrap();
+    }
+    let metrics = BTreeMap::from([("new_users.k3.ndcg_at_10".to_owned(), f64::from(seed))]);
+    let manifest = tailor_testkit::models::manifest(metrics);
+    service.admin.store.publish(PublishedModel { manifest, towers, item_vectors }).unwrap().version
+}
+
+async fn admin(f: &Fixture, method: &str, uri: &str) -> (StatusCode, serde_json::Value) {
+    call_as(f, Some(ADMIN_TOKEN), method, uri, None).await
+}
+
+#[tokio::test]
+async fn admin_routes_need_the_token_and_do_nothing_without_it() {
+    let f = fixture();
+    publish(&f.service, 0.3);
+    let routes = [
+        ("GET", "/v1/admin/models"),
+        ("POST", "/v1/admin/models/1/activate"),
+        ("POST", "/v1/admin/models/rollback"),
+        ("POST", "/v1/admin/retrain"),
+        ("GET", "/v1/admin/retrain"),
+    ];
+    for (method, uri) in routes {
+        let (status, body) = call(&f, method, uri, None).await;
+        assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "admin_token_required"), "{uri}");
+        let (status, _) = call_as(&f, Some("a wrong token"), method, uri, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
+    }
+    assert_eq!(f.retrainer.started.load(Ordering::Acquire), 0);
+    assert!(f.service.model.load().is_none(), "nothing was activated");
+
+    let disabled = fixture_with_admin_token(None);
+    let (status, body) = call_as(&disabled, Some(ADMIN_TOKEN), "GET", "/v1/admin/models", None).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "admin_disabled"));
+}
+
+#[tokio::test]
+async fn activation_and_rollback_swap_the_ranking_model() {
+    let f = fixture();
+    let (status, _) = call(&f, "GET", "/readyz", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let (first, second) = (publish(&f.service, 0.3), publish(&f.service, 0.9));
+    assert_eq!((first, second), (1, 2));
+
+    let (status, body) = admin(&f, "POST", "/v1/admin/models/1/activate").await;
+    assert_eq!((status, body["active"].as_u64()), (StatusCode::OK, Some(1)));
+    let (status, body) = call(&f, "GET", "/readyz", None).await;
+    assert_eq!((status, body["model_version"].as_u64()), (StatusCode::OK, Some(1)));
+    let model = f.service.model.load_full().unwrap();
+    assert_eq!(model.computed_rows, 1, "the item missing from the published matrix was computed");
+
+    // A cold-start request ranks by the user tower against the model's item matrix.
+    let (_, body) = call(&f, "POST", "/v1/recommendations", Some(r#"{"liked": ["item-2"], "k": 1}"#)).await;
+    let content = f.service.catalog.matrix();
+    let taste = Embedding::from_unit(content.row(content.row_of("item-2").unwrap()).to_vec(), DIM).unwrap();
+    let query = model.query(&taste).unwrap();
+    let best = (0..model.matrix.len() as u32)
+        .filter(|&row| model.matrix.id(row).as_str() != "item-2")
+        .max_by(|&a, &b| {
+            let score = |row: u32| tailor_core::vector::dot(query.as_slice(), model.matrix.row(row));
+            score(a).total_cmp(&score(b))
+        })
+        .unwrap();
+    assert_eq!(body["items"][0]["item"]["id"], model.matrix.id(best).as_str());
+
+    let (_, listed) = admin(&f, "GET", "/v1/admin/models").await;
+    assert_eq!(listed["serving"], 1);
+    assert_eq!(listed["versions"].as_array().unwrap().len(), 2);
+    let (status, body) = admin(&f, "POST", "/v1/admin/models/rollback").await;
+    assert_eq!((status, body["active"].as_u64()), (StatusCode::OK, Some(2)));
+    assert_eq!(f.service.model.load().as_ref().unwrap().version, 2);
+    let (status, body) = admin(&f, "POST", "/v1/admin/models/7/activate").await;
+    assert_eq!((status, error_code(&body)), (StatusCode::NOT_FOUND, "unknown_model"));
+
+    let (_, metrics) = call(&f, "GET", "/metrics", None).await;
+    let metrics = metrics.as_str().unwrap();
+    // The recorder is the process's, shared with tests running beside this one: presence only.
+    assert!(metrics.contains("tailor_model_version "), "{metrics}");
+    assert!(
+        metrics.contains("tailor_model_evaluation{slice=\"new_users\",k=\"3\",metric=\"ndcg_at_10\"}"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_corrupt_version_is_refused_and_the_serving_one_stays() {
+    let f = fixture();
+    publish(&f.service, 0.3);
+    publish(&f.service, 0.9);
+    admin(&f, "POST", "/v1/admin/models/1/activate").await;
+    let towers = f.service.admin.store.version_dir(2).join("towers.safetensors");
+    std::fs::write(&towers, b"not safetensors").unwrap();
+    let (status, body) = admin(&f, "POST", "/v1/admin/models/2/activate").await;
+    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "model_refused"));
+    assert!(body["error"]["message"].as_str().unwrap().contains("towers.safetensors"), "{body}");
+    assert_eq!(f.service.model.load().as_ref().unwrap().version, 1);
+    assert_eq!(f.service.admin.store.active().unwrap(), Some(1));
+    assert!(f.service.load_version(2).is_err());
+    assert_eq!(f.service.model.load().as_ref().unwrap().version, 1);
+}
+
+#[tokio::test]
+async fn a_request_in_flight_finishes_on_the_model_it_started_with() {
+    let f = fixture();
+    publish(&f.service, 0.3);
+    publish(&f.service, 0.9);
+    f.service.load_version(1).unwrap();
+    let in_flight = f.service.model.load_full().unwrap();
+    f.service.load_version(2).unwrap();
+    assert_eq!(f.service.model.load().as_ref().unwrap().version, 2, "new requests see the new model");
+    assert_eq!(in_flight.version, 1, "the old one lives until its last request ends");
+    let taste = Embedding::new(vec![1.0; DIM], DIM).unwrap();
+    assert!(in_flight.query(&taste).is_ok());
+    drop(in_flight);
+    let _ = f.dir.path();
+}
+
+#[tokio::test]
+async fn a_retrain_starts_once_at_a_time() {
+    let f = fixture();
+    let (status, body) = admin(&f, "POST", "/v1/admin/retrain").await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::ACCEPTED, Some("started")));
+    let (status, body) = admin(&f, "POST", "/v1/admin/retrain").await;
+    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "retrain_running"));
+    let (_, body) = admin(&f, "GET", "/v1/admin/retrain").await;
+    assert_eq!(body["running"], true);
+    f.retrainer.running.store(false, Ordering::Release);
+    let (status, _) = admin(&f, "POST", "/v1/admin/retrain").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(f.retrainer.started.load(Ordering::Acquire), 2);
+}
