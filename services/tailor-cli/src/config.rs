@@ -195,6 +195,18 @@ impl Config {
     }
 }
 
+/// `tailor config`: the configuration in effect, with secrets replaced by a marker.
+pub fn print(config: &Config) -> anyhow::Result<()> {
+    let mut shown = config.clone();
+    for secret in [&mut shown.serve.session_secret, &mut shown.serve.admin_token] {
+        if secret.is_some() {
+            *secret = Some("(set, not shown)".to_owned());
+        }
+    }
+    print!("{}", toml::to_string(&shown).context("showing the configuration as TOML")?);
+    Ok(())
+}
+
 /// Other `TAILOR_*` variables (`TAILOR_CONFIG`, ones scripts use) are not configuration keys.
 fn is_config_key(key: &figment::value::UncasedStr) -> bool {
     let top_level = key.as_str().split('.').next().unwrap_or_default();

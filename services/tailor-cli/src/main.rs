@@ -33,6 +33,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print the configuration in effect (defaults, file, TAILOR_* variables, flags) as TOML,
+    /// secrets redacted.
+    Config,
     /// Ingest a catalogue file into the store; bad rows are reported, good rows kept.
     Ingest(catalog::IngestArgs),
     /// Inspect the ingested catalogue.
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
     let result = Config::load(cli.config.as_deref(), Overrides { data_dir: cli.data_dir }).and_then(|config| match cli
         .command
     {
+        Command::Config => config::print(&config),
         Command::Ingest(args) => catalog::ingest(&config, args),
         Command::Catalog(command) => catalog::run(&config, command),
         Command::Embed(args) => embed::run(&config, args),
