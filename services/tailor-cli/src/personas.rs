@@ -2,7 +2,7 @@
 //! interactions topic like any other events.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -11,7 +11,7 @@ use tailor_core::Embedding;
 use tailor_embed::{JointSpace, MiniLm, ModelFiles, best_device};
 use tailor_events::Event;
 use tailor_log::Message;
-use tailor_personas::{CatalogueItem, DEFAULT_PERSONAS, GenerateOptions, PersonaFile, generate};
+use tailor_personas::{CatalogueItem, DEFAULT_PERSONAS, GenerateOptions, LlmConfig, LlmRater, PersonaFile, generate};
 use tailor_stream::ItemVectors;
 
 use crate::config::Config;
@@ -36,6 +36,20 @@ pub struct GenerateArgs {
     /// A persona file [default: the one shipped with Tailor].
     #[arg(long)]
     file: Option<PathBuf>,
+    /// Ask an OpenAI-compatible chat endpoint (a local vLLM or Ollama serving Mistral, e.g.
+    /// http://127.0.0.1:11434/v1) for each persona's ratings instead of the attribute and
+    /// embedding score; answers are cached in DATA_DIR/personas/llm-ratings.jsonl.
+    #[arg(long)]
+    llm_endpoint: Option<String>,
+    #[arg(long, default_value = "mistral")]
+    llm_model: String,
+    #[arg(long, env = "TAILOR_LLM_API_KEY", hide_env_values = true)]
+    llm_api_key: Option<String>,
+    #[arg(long, default_value_t = 30_000)]
+    llm_timeout_ms: u64,
+    /// Tries per rating, the first included; waits double from 500 ms between them.
+    #[arg(long, default_value_t = 4)]
+    llm_attempts: u32,
 }
 
 const APPEND_BATCH: usize = 10_000;
@@ -80,7 +94,7 @@ pub fn run(config: &Config, command: PersonasCommand) -> anyhow::Result<()> {
         .iter()
         .filter_map(|item| {
             let vector = vectors.get(item.id().as_str())?;
-            Some(CatalogueItem { id: item.id(), attributes: item.attributes(), vector })
+            Some(CatalogueItem { id: item.id(), title: item.title(), attributes: item.attributes(), vector })
         })
         .collect();
     let descriptions: Vec<&str> = file.personas.iter().map(|p| p.description.as_str()).collect();
@@ -91,7 +105,28 @@ pub fn run(config: &Config, command: PersonasCommand) -> anyhow::Result<()> {
         seed: args.seed,
         now_ms: tailor_log::now_ms(),
     };
-    let generated = generate(&file.personas, &description_vectors, &catalogue, &options)?;
+    let mut llm = match &args.llm_endpoint {
+        Some(endpoint) => {
+            let llm_config = LlmConfig {
+                endpoint: endpoint.clone(),
+                model: args.llm_model.clone(),
+                api_key: args.llm_api_key.clone(),
+                timeout: Duration::from_millis(args.llm_timeout_ms),
+                attempts: args.llm_attempts,
+                backoff: Duration::from_millis(500),
+            };
+            Some(LlmRater::new(llm_config, &config.data_dir.join("personas/llm-ratings.jsonl"))?)
+        }
+        None => None,
+    };
+    let generated = generate(&file.personas, &description_vectors, &catalogue, &options, llm.as_mut())?;
+    if let Some(llm) = &llm {
+        let c = &llm.counts;
+        println!(
+            "LLM rater: {} requests ({} retries, {} malformed answers), {} ratings from the cache, {} clipped to 1-10",
+            c.requests, c.retries, c.malformed, c.cached, c.clipped
+        );
+    }
 
     let log = open_log(config)?;
     let wire = wire_format(config);

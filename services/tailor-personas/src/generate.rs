@@ -14,10 +14,12 @@ use tailor_core::vector::dot;
 use tailor_core::{Attributes, Embedding, Gender, ItemId, PriceBands, RATING_MAX, RATING_MIN};
 use tailor_events::{EventSource, Interaction, InteractionKind, SubjectKind};
 
-use crate::{Persona, PersonaError};
+use crate::{LlmRater, Persona, PersonaError};
 
 pub struct CatalogueItem<'a> {
     pub id: &'a ItemId,
+    /// What an LLM rater reads, with the attributes.
+    pub title: Option<&'a str>,
     pub attributes: &'a Attributes,
     pub vector: &'a Embedding,
 }
@@ -121,12 +123,15 @@ impl User<'_> {
 }
 
 /// Users, their ratings and the likes and dislikes that follow from them. `descriptions[i]` is
-/// persona `i`'s description in the items' space.
+/// persona `i`'s description in the items' space. With an LLM rater, the persona's rating comes
+/// from the model instead of the attribute and embedding score; each user's bias and noise apply
+/// either way.
 pub fn generate(
     personas: &[Persona],
     descriptions: &[Embedding],
     catalogue: &[CatalogueItem<'_>],
     options: &GenerateOptions,
+    mut llm: Option<&mut LlmRater>,
 ) -> Result<Generated, PersonaError> {
     if personas.len() != descriptions.len() {
         return Err(PersonaError::VectorCountMismatch(personas.len(), descriptions.len()));
@@ -221,10 +226,13 @@ pub fn generate(
         let mut at_ms = options.now_ms - rng.random_range(0..WEEK_MS);
         for (n, (&row, cosine)) in rows.iter().zip(&cosines).enumerate() {
             let item = &catalogue[row];
-            let raw = BASE_RATING
-                + user.score(item, bands.as_ref(), (cosine - mean) / spread)
-                + user.bias
-                + NOISE * normal(&mut rng);
+            let persona_rating = match llm.as_deref_mut() {
+                Some(rater) => {
+                    rater.rate(persona, item.id.as_str(), item.title.unwrap_or(item.id.as_str()), item.attributes)?
+                }
+                None => BASE_RATING + user.score(item, bands.as_ref(), (cosine - mean) / spread),
+            };
+            let raw = persona_rating + user.bias + NOISE * normal(&mut rng);
             let rating = raw.round();
             let clipped = rating.clamp(RATING_MIN, RATING_MAX);
             summary.clipped_low += usize::from(rating < RATING_MIN);
@@ -341,11 +349,16 @@ mod tests {
     fn run(seed: u64) -> Generated {
         let shop = shop();
         let catalogue: Vec<CatalogueItem<'_>> = (0..shop.ids.len())
-            .map(|i| CatalogueItem { id: &shop.ids[i], attributes: &shop.attributes[i], vector: &shop.vectors[i] })
+            .map(|i| CatalogueItem {
+                id: &shop.ids[i],
+                title: None,
+                attributes: &shop.attributes[i],
+                vector: &shop.vectors[i],
+            })
             .collect();
         let descriptions = [unit(vec![1.0, 0.0]), unit(vec![0.0, 1.0])];
         let options = GenerateOptions { users: 40, ratings_per_user: 30, seed, now_ms: 1_000_000_000_000 };
-        generate(&personas(), &descriptions, &catalogue, &options).unwrap()
+        generate(&personas(), &descriptions, &catalogue, &options, None).unwrap()
     }
 
     #[test]
@@ -387,12 +400,17 @@ mod tests {
     fn a_persona_without_items_is_named() {
         let shop = shop();
         let catalogue: Vec<CatalogueItem<'_>> = (0..shop.ids.len())
-            .map(|i| CatalogueItem { id: &shop.ids[i], attributes: &shop.attributes[i], vector: &shop.vectors[i] })
+            .map(|i| CatalogueItem {
+                id: &shop.ids[i],
+                title: None,
+                attributes: &shop.attributes[i],
+                vector: &shop.vectors[i],
+            })
             .collect();
         let file = PersonaFile::parse(DEFAULT_PERSONAS).unwrap();
         let descriptions = vec![unit(vec![1.0, 0.0]); file.personas.len()];
         let options = GenerateOptions { users: 1, ratings_per_user: 1, seed: 1, now_ms: 0 };
-        let error = generate(&file.personas, &descriptions, &catalogue, &options).err().unwrap();
+        let error = generate(&file.personas, &descriptions, &catalogue, &options, None).err().unwrap();
         assert!(matches!(error, PersonaError::NoMatchingItems { .. }), "{error}");
     }
 }

@@ -2,9 +2,11 @@
 //! TOML file, and seeded generation of their users' ratings and interactions.
 
 mod generate;
+mod llm;
 mod persona;
 
 pub use generate::{CatalogueItem, GenerateOptions, Generated, GenerationSummary, generate};
+pub use llm::{LlmConfig, LlmCounts, LlmRater, parse_answer};
 pub use persona::{DEFAULT_PERSONAS, Persona, PersonaFile};
 
 use thiserror::Error;
@@ -23,6 +25,8 @@ pub enum PersonaError {
     VectorCountMismatch(usize, usize),
     #[error("the catalogue has no items with vectors to rate")]
     EmptyCatalogue,
+    #[error("LLM rater: {0}")]
+    Llm(String),
     #[error(transparent)]
     Core(#[from] tailor_core::CoreError),
 }

@@ -52,10 +52,15 @@ fn two_tower_beats_popularity_for_new_users() {
     let catalogue: Vec<CatalogueItem<'_>> = items
         .iter()
         .zip(&vectors)
-        .map(|(item, vector)| CatalogueItem { id: item.id(), attributes: item.attributes(), vector })
+        .map(|(item, vector)| CatalogueItem {
+            id: item.id(),
+            title: item.title(),
+            attributes: item.attributes(),
+            vector,
+        })
         .collect();
     let options = GenerateOptions { users: 1500, ratings_per_user: 30, seed: 5, now_ms: 1_700_000_000_000 };
-    let generated = generate(&personas, &description_vectors, &catalogue, &options).unwrap();
+    let generated = generate(&personas, &description_vectors, &catalogue, &options, None).unwrap();
 
     let content: Vec<(tailor_core::ItemId, Embedding)> =
         items.iter().zip(&vectors).map(|(item, v)| (item.id().clone(), v.clone())).collect();
