@@ -140,11 +140,18 @@ pub struct ServeConfig {
     /// Bearer token for the admin routes (retrain, models, activate, rollback); without one
     /// they answer 401 to everyone.
     pub admin_token: Option<String>,
+    /// The built web app (`npm run build` in frontend/), served at `/` when it is there.
+    pub app_dir: PathBuf,
 }
 
 impl Default for ServeConfig {
     fn default() -> Self {
-        ServeConfig { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), session_secret: None, admin_token: None }
+        ServeConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            session_secret: None,
+            admin_token: None,
+            app_dir: PathBuf::from("frontend/dist"),
+        }
     }
 }
 

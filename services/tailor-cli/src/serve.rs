@@ -184,7 +184,14 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
                 }
             }
         };
-        tailor_ranker::serve(service, listener, shutdown).await.context("serving HTTP")
+        let app = config.serve.app_dir.join("index.html").is_file().then_some(config.serve.app_dir.as_path());
+        match app {
+            Some(dir) => println!("serving the app from {} at http://{}/", dir.display(), listener.local_addr()?),
+            None => {
+                println!("no built app in {} (npm run build in frontend/): API only", config.serve.app_dir.display())
+            }
+        }
+        tailor_ranker::serve(service, app, listener, shutdown).await.context("serving HTTP")
     });
     // However serving ended, the consumer stops and writes its final snapshot.
     stop.store(true, Ordering::Relaxed);

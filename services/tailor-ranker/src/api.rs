@@ -80,21 +80,37 @@ pub async fn list_items(
     State(service): Shared,
     raw: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let params = query(raw, &["offset", "limit"])?;
+    let params = query(raw, &["offset", "limit", "q", "with_photo"])?;
     let (offset, limit) = (params.offset()?, params.count("limit", 24, MAX_PAGE)?);
+    let with_photo = match params.get("with_photo") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::InvalidParameter {
+                name: "with_photo",
+                reason: format!("{other:?} is not true or false"),
+            });
+        }
+    };
+    // A search matches every word of the query in the title, case-insensitively.
+    let words: Vec<String> =
+        params.get("q").map(|q| q.split_whitespace().map(str::to_lowercase).collect()).unwrap_or_default();
     let matrix = service.catalog.matrix();
     let filter = matrix
         .resolve(&params.filter())
         .map_err(|e| ApiError::InvalidParameter { name: "filter", reason: e.to_string() })?;
-    let rows: Vec<u32> = (0..matrix.len() as u32).filter(|&row| matrix.passes(row, &filter)).collect();
-    let items: Vec<ItemView> = rows
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|&row| {
-            ItemView::of(service.catalog.item(matrix.id(row).as_str()).expect("matrix rows are catalogue items"))
+    let item_of = |row: u32| service.catalog.item(matrix.id(row).as_str()).expect("matrix rows are catalogue items");
+    let rows: Vec<u32> = (0..matrix.len() as u32)
+        .filter(|&row| matrix.passes(row, &filter))
+        .filter(|&row| !with_photo || item_of(row).image().is_some())
+        .filter(|&row| {
+            words.is_empty() || {
+                let title = item_of(row).title().unwrap_or_default().to_lowercase();
+                words.iter().all(|word| title.contains(word.as_str()))
+            }
         })
         .collect();
+    let items: Vec<ItemView> = rows.iter().skip(offset).take(limit).map(|&row| ItemView::of(item_of(row))).collect();
     Ok(Json(json!({ "items": items, "total": rows.len(), "offset": offset, "limit": limit })).into_response())
 }
 
@@ -202,6 +218,8 @@ pub async fn visitor_recommendations(
 #[serde(deny_unknown_fields)]
 pub struct EventsRequest {
     events: Vec<EventIn>,
+    /// The session token, for senders that cannot set headers (`navigator.sendBeacon`).
+    token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -230,14 +248,25 @@ pub async fn new_session(State(service): Shared) -> Response {
 pub async fn post_events(
     State(service): Shared,
     headers: HeaderMap,
-    request: Result<Json<EventsRequest>, JsonRejection>,
+    body_bytes: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let token = headers
+    // JSON, or text/plain from `navigator.sendBeacon`, which cannot send JSON's content type
+    // without a preflight.
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !(content_type.starts_with("application/json") || content_type.starts_with("text/plain")) {
+        return Err(ApiError::InvalidBody(format!("content type {content_type:?}; send application/json")));
+    }
+    if body_bytes.len() > crate::MAX_BODY_BYTES {
+        return Err(ApiError::BodyTooLarge { limit: crate::MAX_BODY_BYTES });
+    }
+    let request: EventsRequest =
+        serde_json::from_slice(&body_bytes).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    let header_token = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .ok_or(ApiError::MissingToken)?;
-    let request = body(request)?;
+        .and_then(|value| value.strip_prefix("Bearer "));
+    let token = header_token.or(request.token.as_deref()).ok_or(ApiError::MissingToken)?.to_owned();
+    let token = token.as_str();
     for event in &request.events {
         if event.subject_kind != SubjectKind::Session || !service.sessions.verify(&event.subject, token) {
             let reason =

@@ -1,6 +1,7 @@
 //! The service's shared state and its routes.
 
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
@@ -13,6 +14,7 @@ use tailor_events::WireFormat;
 use tailor_log::EventLog;
 use tailor_stream::VisitorStates;
 use tokio::net::TcpListener;
+use tower_http::services::{ServeDir, ServeFile};
 
 use crate::admin::{self, Admin};
 use crate::{ActiveModel, RankerError, ServingCatalog, SessionKeys, api, metrics};
@@ -72,8 +74,16 @@ impl Service {
     }
 }
 
-pub fn router(service: Arc<Service>) -> Router {
-    Router::new()
+/// The API, and with `app` (a directory holding the built web app's `index.html` and
+/// `assets/`) the app at `/`.
+pub fn router(service: Arc<Service>, app: Option<&Path>) -> Router {
+    let mut router = Router::new();
+    if let Some(dir) = app {
+        router = router
+            .route_service("/", ServeFile::new(dir.join("index.html")))
+            .nest_service("/assets", ServeDir::new(dir.join("assets")));
+    }
+    router
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics_text))
@@ -99,8 +109,9 @@ pub fn router(service: Arc<Service>) -> Router {
 /// Serves until `shutdown` completes, letting requests in flight finish.
 pub async fn serve(
     service: Arc<Service>,
+    app: Option<&Path>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(service)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(service, app)).with_graceful_shutdown(shutdown).await
 }

@@ -36,6 +36,14 @@ async fn browsing_filters_and_pages() {
     assert!(items.iter().all(|i| i["attributes"]["gender"] == "women" && i["attributes"]["article_type"] == "Jeans"));
     assert_eq!(items[0]["image_url"], format!("/v1/items/{}/image", items[0]["id"].as_str().unwrap()));
 
+    let (_, photos) = call(&f, "GET", "/v1/items?with_photo=true&limit=200", None).await;
+    assert_eq!(photos["total"], 20, "items 0-19 have photos");
+    let (_, found) = call(&f, "GET", "/v1/items?q=ITEM%2012", None).await;
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["items"][0]["id"], "item-12");
+    let (status, body) = call(&f, "GET", "/v1/items?with_photo=maybe", None).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_parameter"));
+
     let (status, body) = call(&f, "GET", "/v1/items/item-3", None).await;
     assert_eq!((status, body["title"].as_str()), (StatusCode::OK, Some("Item 3")));
     let (status, body) = call(&f, "GET", "/v1/items/item-3/image", None).await;
@@ -155,6 +163,25 @@ async fn a_like_changes_the_visitors_recommendations() {
     assert!(!found.contains(&"item-7".to_owned()) && !found.contains(&"item-8".to_owned()));
     assert_eq!(after["items"][0]["reason"], "similar to Item 7");
     assert_ne!(ids(&before), found);
+}
+
+#[tokio::test]
+async fn a_beacon_carries_its_token_in_a_text_body() {
+    let mut f = fixture();
+    let (visitor, token) = session(&f).await;
+    let beacon = json!({"events": [{"subject": visitor, "item_id": "item-3", "kind": "view"}], "token": token});
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri("/v1/events")
+        .header("content-type", "text/plain;charset=UTF-8")
+        .body(axum::body::Body::from(beacon.to_string()))
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(tailor_ranker::router(f.service.clone(), None), request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(f.consumer.poll(100, Duration::from_secs(5)).unwrap().applied, 1);
+    let forged = json!({"events": [{"subject": visitor, "item_id": "item-3", "kind": "view"}], "token": "forged"});
+    let (status, body) = call(&f, "POST", "/v1/events", Some(&forged.to_string())).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "forbidden"));
 }
 
 #[tokio::test]

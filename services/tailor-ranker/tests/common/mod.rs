@@ -118,7 +118,7 @@ pub async fn call_as(
         request = request.header("authorization", format!("Bearer {token}"));
     }
     let request = request.body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned()))).unwrap();
-    let response = router(fixture.service.clone()).oneshot(request).await.unwrap();
+    let response = router(fixture.service.clone(), None).oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned())))

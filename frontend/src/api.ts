@@ -1,0 +1,81 @@
+// The ranking service's API, as the app uses it. Same origin: `tailor serve` serves the app.
+
+export interface Item {
+  id: string;
+  title: string | null;
+  image_url: string | null;
+  attributes: { gender?: string | null; colour?: string | null; article_type?: string | null; category?: string | null };
+}
+
+export interface Recommendation {
+  item: Item;
+  score: number;
+  reason: string;
+}
+
+export interface Session {
+  session_id: string;
+  token: string;
+}
+
+export type EventKind = "view" | "click" | "like" | "dislike" | "add_to_cart" | "purchase";
+
+export interface InteractionEvent {
+  subject: string;
+  item_id: string;
+  kind: EventKind;
+  timestamp_ms: number;
+}
+
+export class ApiError extends Error {}
+
+async function json<T>(response: Response): Promise<T> {
+  if (!response.ok) {
+    const body = await response.json().catch(() => null);
+    throw new ApiError(body?.error?.message ?? `the service answered ${response.status}`);
+  }
+  return response.json() as Promise<T>;
+}
+
+async function call<T>(path: string, init?: RequestInit): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError("the recommendation service cannot be reached");
+  }
+  return json<T>(response);
+}
+
+const SESSION_KEY = "tailor.session";
+
+/** The visitor's anonymous session, kept in localStorage; nothing personal is stored. */
+export async function session(): Promise<Session> {
+  const saved = localStorage.getItem(SESSION_KEY);
+  if (saved) return JSON.parse(saved) as Session;
+  const created = await call<Session>("/v1/sessions", { method: "POST" });
+  localStorage.setItem(SESSION_KEY, JSON.stringify(created));
+  return created;
+}
+
+export function items(filter: { gender?: string; category?: string; q?: string }, limit = 48): Promise<{ items: Item[]; total: number }> {
+  const query = new URLSearchParams({ limit: String(limit), with_photo: "true" });
+  if (filter.gender) query.set("gender", filter.gender);
+  if (filter.category) query.set("category", filter.category);
+  if (filter.q) query.set("q", filter.q);
+  return call(`/v1/items?${query}`);
+}
+
+export async function recommendations(visitor: string, k = 12): Promise<Recommendation[]> {
+  const body = await call<{ items: Recommendation[] }>(`/v1/users/${encodeURIComponent(visitor)}/recommendations?k=${k}`);
+  return body.items;
+}
+
+/** Whether a trained model ranks; `false` means recommendations use content vectors only. */
+export async function modelReady(): Promise<boolean> {
+  try {
+    return (await fetch("/readyz")).ok;
+  } catch {
+    return false;
+  }
+}
