@@ -9,6 +9,7 @@ mod personas;
 mod retrain;
 mod serve;
 mod stream;
+mod text;
 mod train;
 
 use std::path::PathBuf;

@@ -7,8 +7,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use tailor_catalog::CatalogStore;
-use tailor_core::Embedding;
-use tailor_embed::{JointSpace, MiniLm, ModelFiles, best_device};
 use tailor_events::Event;
 use tailor_log::Message;
 use tailor_personas::{CatalogueItem, DEFAULT_PERSONAS, GenerateOptions, LlmConfig, LlmRater, PersonaFile, generate};
@@ -16,6 +14,7 @@ use tailor_stream::ItemVectors;
 
 use crate::config::Config;
 use crate::events::{open_log, wire_format};
+use crate::text::JointTextEncoder;
 
 #[derive(Subcommand)]
 pub enum PersonasCommand {
@@ -54,26 +53,6 @@ pub struct GenerateArgs {
 
 const APPEND_BATCH: usize = 10_000;
 
-/// Persona descriptions in the item vectors' joint space: MiniLM, then the trained text head.
-fn embed_descriptions(config: &Config, descriptions: &[&str]) -> anyhow::Result<Vec<Embedding>> {
-    let joint_path = config.data_dir.join("embeddings/joint.safetensors");
-    anyhow::ensure!(
-        joint_path.is_file(),
-        "{} is missing: persona descriptions are embedded with the offline encoders' joint space; run `tailor embed` first",
-        joint_path.display()
-    );
-    let device = best_device();
-    let models = ModelFiles::locate(config.embed.models_dir.as_deref())?;
-    let text = MiniLm::load(&models.minilm, device)?;
-    let joint = JointSpace::load(&joint_path, config.embed.dim, device)?;
-    let projected = joint.project_text(&text.embed(descriptions)?).to_device(tch::Device::Cpu);
-    let dim = projected.size()[1] as usize;
-    let count = descriptions.len() * dim;
-    let mut flat = vec![0f32; count];
-    projected.copy_data(&mut flat, count);
-    Ok(flat.chunks_exact(dim).map(|row| Embedding::new(row.to_vec(), dim)).collect::<Result<_, _>>()?)
-}
-
 pub fn run(config: &Config, command: PersonasCommand) -> anyhow::Result<()> {
     let PersonasCommand::Generate(args) = command;
     let started = Instant::now();
@@ -98,7 +77,7 @@ pub fn run(config: &Config, command: PersonasCommand) -> anyhow::Result<()> {
         })
         .collect();
     let descriptions: Vec<&str> = file.personas.iter().map(|p| p.description.as_str()).collect();
-    let description_vectors = embed_descriptions(config, &descriptions)?;
+    let description_vectors = JointTextEncoder::load(config)?.embed(&descriptions)?;
     let options = GenerateOptions {
         users: args.users,
         ratings_per_user: args.ratings_per_user,

@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::events::interactions_source;
 use crate::retrain::{InProcessRetrainer, retrain_due};
 use crate::stream::{consume, stop_on_signals};
+use crate::text::{JointTextEncoder, SharedTextEncoder};
 use crate::train::SCHEDULE_CHECK;
 
 /// The key that signs session tokens: `serve.session_secret`, or one generated on first start and
@@ -144,7 +145,12 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         models_topic: config.events.models.name.clone(),
     };
     let sessions = SessionKeys::new(session_secret(config)?);
-    let service = Arc::new(Service::new(catalog, visitors, intake, sessions, admin));
+    let mut service = Service::new(catalog, visitors, intake, sessions, admin);
+    match JointTextEncoder::load(config) {
+        Ok(encoder) => service.text_query = Some(Box::new(SharedTextEncoder(std::sync::Mutex::new(encoder)))),
+        Err(error) => println!("free-text queries are off: {error:#}"),
+    }
+    let service = Arc::new(service);
     match service.admin.store.active()? {
         Some(version) => match service.load_version(version) {
             Ok(()) => println!("ranking with model version {version}"),

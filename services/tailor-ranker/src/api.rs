@@ -16,7 +16,7 @@ use tailor_log::Message;
 use tailor_stream::SubjectKey;
 
 use crate::params::{MAX_K, MAX_PAGE, Params, check_diversity, filter_from_map};
-use crate::recommend::{Signals, recommend, taste_from};
+use crate::recommend::{Signals, recommend, taste_from, taste_with_text};
 use crate::views::{ItemView, RecommendationsView};
 use crate::{ApiError, Service, metrics};
 
@@ -156,11 +156,16 @@ pub struct ColdStartRequest {
     liked: Vec<String>,
     #[serde(default)]
     disliked: Vec<String>,
+    /// What the visitor is looking for, in words ("a navy linen shirt for summer").
+    text: Option<String>,
     k: Option<usize>,
     diversity: Option<f32>,
     #[serde(default)]
     filter: HashMap<String, String>,
 }
+
+/// Longest accepted free-text query, in characters.
+const MAX_TEXT_CHARS: usize = 500;
 
 pub async fn cold_start(
     State(service): Shared,
@@ -181,7 +186,25 @@ pub async fn cold_start(
         items: liked.chain(request.disliked.iter().map(|id| (id.as_str(), InteractionKind::Dislike))).collect(),
     };
     let catalog = &service.catalog;
-    let taste = taste_from(catalog, &signals, &service.weights)?;
+    let text = match request.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None => None,
+        Some(text) if text.chars().count() > MAX_TEXT_CHARS => {
+            let reason = format!("{} characters; the limit is {MAX_TEXT_CHARS}", text.chars().count());
+            return Err(ApiError::InvalidParameter { name: "text", reason });
+        }
+        Some(text) => {
+            let (shared, owned) = (service.clone(), text.to_owned());
+            // The encoder runs libtorch for a few milliseconds: off the async workers.
+            let embedded = tokio::task::spawn_blocking(move || match &shared.text_query {
+                Some(encoder) => encoder.embed(&owned),
+                None => Err("free-text queries need the text encoder, which this service has not loaded".to_owned()),
+            })
+            .await
+            .map_err(|e| ApiError::Unreadable(e.to_string()))?;
+            Some(embedded.map_err(|reason| ApiError::InvalidParameter { name: "text", reason })?)
+        }
+    };
+    let taste = taste_with_text(catalog, &signals, text.as_ref(), &service.weights)?;
     let model = service.model.load_full();
     let recommendations = recommend(catalog, model.as_deref(), taste.as_ref(), &signals, k, &filter, diversity)?;
     Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())

@@ -19,7 +19,7 @@ pub use admin::{Admin, RetrainRefused, RetrainStatus, Retrainer, announce};
 pub use catalog::ServingCatalog;
 pub use error::ApiError;
 pub use model::ActiveModel;
-pub use service::{Intake, MAX_BODY_BYTES, Service, router, serve};
+pub use service::{Intake, MAX_BODY_BYTES, Service, TextQuery, router, serve};
 pub use sessions::SessionKeys;
 
 use thiserror::Error;

@@ -110,6 +110,16 @@ pub fn taste_from(
     signals: &Signals<'_>,
     weights: &AggregateWeights,
 ) -> Result<Option<Embedding>, ApiError> {
+    taste_with_text(catalog, signals, None, weights)
+}
+
+/// As [`taste_from`], with a typed description counted as one more liked item.
+pub fn taste_with_text(
+    catalog: &ServingCatalog,
+    signals: &Signals<'_>,
+    text: Option<&Embedding>,
+    weights: &AggregateWeights,
+) -> Result<Option<Embedding>, ApiError> {
     let matrix = catalog.matrix();
     let mut aggregate = UserAggregate::new(matrix.dim());
     for (id, kind) in &signals.items {
@@ -119,6 +129,11 @@ pub fn taste_from(
         aggregate
             .apply(weights, *kind, None, 0, &vector)
             .map_err(|e| ApiError::InvalidParameter { name: "liked", reason: e.to_string() })?;
+    }
+    if let Some(text) = text {
+        aggregate
+            .apply(weights, InteractionKind::Like, None, 0, text)
+            .map_err(|e| ApiError::InvalidParameter { name: "text", reason: e.to_string() })?;
     }
     Ok(aggregate.vector())
 }

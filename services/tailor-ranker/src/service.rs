@@ -41,6 +41,14 @@ pub struct Service {
     /// swap never changes a ranking half-way.
     pub model: ArcSwapOption<ActiveModel>,
     pub admin: Admin,
+    /// Embeds a visitor's typed description in the item vectors' space; `None` when the
+    /// encoders are not available, and free-text requests are refused.
+    pub text_query: Option<Box<dyn TextQuery>>,
+}
+
+/// Free text to a vector in the item vectors' space (the joint space of `tailor embed`).
+pub trait TextQuery: Send + Sync {
+    fn embed(&self, text: &str) -> Result<tailor_core::Embedding, String>;
 }
 
 impl Service {
@@ -53,7 +61,8 @@ impl Service {
     ) -> Service {
         metrics::record_catalog(catalog.len(), catalog.matrix().len());
         let (weights, metrics) = (AggregateWeights::default(), metrics::handle());
-        Service { catalog, visitors, intake, sessions, weights, metrics, model: ArcSwapOption::empty(), admin }
+        let model = ArcSwapOption::empty();
+        Service { catalog, visitors, intake, sessions, weights, metrics, model, admin, text_query: None }
     }
 
     /// Loads `version` from the model store and swaps it in. On any failure the model serving

@@ -268,3 +268,46 @@ async fn diversity_trades_relevance_for_variety() {
     assert_ne!(ids(&plain), ids(&varied));
     assert!(relevance(&varied) < relevance(&plain));
 }
+
+/// Maps a text to the vector of the item it names ("like item-N"), as a stand-in for the
+/// libtorch encoder the real service loads.
+struct ItemNamedInText(Vec<(String, tailor_core::Embedding)>);
+
+impl tailor_ranker::TextQuery for ItemNamedInText {
+    fn embed(&self, text: &str) -> Result<tailor_core::Embedding, String> {
+        self.0
+            .iter()
+            .find(|(id, _)| text.ends_with(id.as_str()))
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| "unknown".into())
+    }
+}
+
+#[tokio::test]
+async fn a_typed_description_counts_as_a_liked_item() {
+    let f = fixture();
+    let (status, body) = call(&f, "POST", "/v1/recommendations", Some(r#"{"text": "like item-5"}"#)).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_parameter"), "no encoder loaded");
+    assert!(body["error"]["message"].as_str().unwrap().contains("text encoder"), "{body}");
+
+    let matrix = f.service.catalog.matrix();
+    let vectors = (0..matrix.len() as u32)
+        .map(|row| {
+            (
+                matrix.id(row).to_string(),
+                tailor_core::Embedding::from_unit(matrix.row(row).to_vec(), matrix.dim()).unwrap(),
+            )
+        })
+        .collect();
+    let mut service = std::sync::Arc::into_inner(f.service).unwrap();
+    service.text_query = Some(Box::new(ItemNamedInText(vectors)));
+    let f = common::Fixture { service: std::sync::Arc::new(service), ..f };
+    let (_, by_text) = call(&f, "POST", "/v1/recommendations", Some(r#"{"text": "like item-5", "k": 3}"#)).await;
+    let (_, by_like) = call(&f, "POST", "/v1/recommendations", Some(r#"{"liked": ["item-5"], "k": 4}"#)).await;
+    // The text is not an item the visitor has seen, so item-5 itself may come first.
+    let expected: Vec<String> = std::iter::once("item-5".to_owned()).chain(ids(&by_like)).take(3).collect();
+    assert_eq!(ids(&by_text), expected);
+    let long = format!(r#"{{"text": "{}"}}"#, "a".repeat(501));
+    let (status, _) = call(&f, "POST", "/v1/recommendations", Some(&long)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
