@@ -6,7 +6,11 @@
 //! - `sessions`: persona visitors replayed over the API (browse, like, dislike, recommendations),
 //!   with latency per operation and freshness (from a like's acknowledgement to the visitor's
 //!   recommendations changing).
+//! - `kafka`: persona visitors' events produced straight into Kafka, with produce latency and
+//!   freshness through a service consuming that broker.
 
+mod freshness;
+mod kafka;
 mod recommendations;
 mod report;
 mod sessions;
@@ -25,6 +29,15 @@ struct Cli {
 enum Scenario {
     Recommendations(recommendations::Args),
     Sessions(sessions::Args),
+    Kafka(kafka::Args),
+}
+
+/// A broker address (`host:port`, comma-separated) on this machine only.
+pub fn check_loopback_brokers(brokers: &str) -> anyhow::Result<()> {
+    for broker in brokers.split(',') {
+        check_loopback(&format!("http://{}", broker.trim()))?;
+    }
+    Ok(())
 }
 
 /// The generator only ever talks to this machine.
@@ -41,6 +54,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().scenario {
         Scenario::Recommendations(args) => recommendations::run(args),
         Scenario::Sessions(args) => sessions::run(args),
+        Scenario::Kafka(args) => kafka::run(args),
     }
 }
 

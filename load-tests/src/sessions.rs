@@ -10,18 +10,17 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, channel};
 
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use tailor_personas::{DEFAULT_PERSONAS, PersonaFile};
 
+use crate::freshness::{Probe, Probers, recommended_ids};
 use crate::report::{Recorder, write_json};
 
 /// Persona visitors over the API, with freshness.
@@ -62,17 +61,9 @@ struct Session {
     recommended: Vec<String>,
 }
 
-/// A like acknowledged at `acknowledged`, and the recommendations fetched before it.
-struct Probe {
-    visitor: String,
-    before: Vec<String>,
-    acknowledged: Instant,
-}
-
 const STEPS: [&str; 5] = ["browse", "recommend", "like", "recommend", "dislike"];
-const PROBE_THREADS: usize = 4;
 
-fn ids(body: &Value, path: &str) -> Vec<String> {
+pub(crate) fn ids(body: &Value, path: &str) -> Vec<String> {
     body["items"]
         .as_array()
         .into_iter()
@@ -138,7 +129,7 @@ fn step(
         "recommend" => match agent.get(&format!("{url}/v1/users/{}/recommendations?k=10", session.id)).call() {
             Ok(mut response) if response.status() == 200 => {
                 let body: Value = response.body_mut().read_json().unwrap_or_default();
-                session.recommended = ids(&body, "/item/id");
+                session.recommended = recommended_ids(&body);
                 true
             }
             _ => false,
@@ -156,7 +147,7 @@ fn step(
                 .send_json(event);
             let ok = answer.is_ok_and(|r| r.status() == 202);
             let probe = (ok && kind == "like").then(|| Probe {
-                visitor: session.id.clone(),
+                recommendations: format!("{url}/v1/users/{}/recommendations?k=10", session.id),
                 before: session.recommended.clone(),
                 acknowledged: Instant::now(),
             });
@@ -164,37 +155,6 @@ fn step(
         }
     };
     (operation, ok, None)
-}
-
-/// Takes probes off the shared queue one at a time and polls each visitor's recommendations
-/// until they change or the probe times out; several of these run, so probes do not queue.
-fn probe_freshness(
-    agent: ureq::Agent,
-    url: &str,
-    probes: &Mutex<Receiver<Probe>>,
-    timeout: Duration,
-) -> (Histogram<u64>, u64) {
-    let mut fresh = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("valid bounds");
-    let mut stale = 0;
-    loop {
-        let next = probes.lock().expect("probe queue lock").recv();
-        let Ok(probe) = next else { return (fresh, stale) };
-        loop {
-            let answer = agent.get(&format!("{url}/v1/users/{}/recommendations?k=10", probe.visitor)).call();
-            let current =
-                answer.ok().and_then(|mut r| r.body_mut().read_json::<Value>().ok()).map(|b| ids(&b, "/item/id"));
-            let waited = Instant::now().duration_since(probe.acknowledged);
-            if current.is_some_and(|c| c != probe.before) {
-                fresh.saturating_record(waited.as_micros().max(1) as u64);
-                break;
-            }
-            if waited > timeout {
-                stale += 1;
-                break;
-            }
-            thread::sleep(Duration::from_millis(1));
-        }
-    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -218,15 +178,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
 
     let recorder = Recorder::new();
-    let (probes, probe_queue) = channel();
-    let probe_queue = std::sync::Arc::new(Mutex::new(probe_queue));
-    let probers: Vec<_> = (0..PROBE_THREADS)
-        .map(|_| {
-            let (agent, url, queue) = (agent.clone(), args.url.clone(), probe_queue.clone());
-            let timeout = Duration::from_millis(args.freshness_timeout_ms);
-            thread::spawn(move || probe_freshness(agent, &url, &queue, timeout))
-        })
-        .collect();
+    let probers = Probers::start(&agent, Duration::from_millis(args.freshness_timeout_ms));
+    let probes = probers.sender();
     let interval = Duration::from_secs_f64(args.threads as f64 / f64::from(args.rate));
     let started = Instant::now() + Duration::from_millis(50);
     let end = started + Duration::from_secs(args.seconds);
@@ -264,31 +217,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     });
     let elapsed = Instant::now().duration_since(started).as_secs_f64().min(args.seconds as f64).max(1e-3);
     drop(probes);
-    let mut fresh = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("valid bounds");
-    let mut stale = 0;
-    for prober in probers {
-        let (histogram, unchanged) = prober.join().expect("probe threads do not panic");
-        fresh.add(histogram).expect("same bounds");
-        stale += unchanged;
-    }
+    let freshness = probers.finish();
     let operations = recorder.report(elapsed);
-    let ms = |q: f64| fresh.value_at_quantile(q) as f64 / 1000.0;
-    println!(
-        "freshness (like acknowledged -> recommendations changed): {} probes, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {stale} unchanged after {} ms",
-        fresh.len(),
-        ms(0.5),
-        ms(0.99),
-        fresh.max() as f64 / 1000.0,
-        args.freshness_timeout_ms
-    );
+    freshness.print(args.freshness_timeout_ms);
     if let Some(path) = &args.output {
-        let freshness = json!({
-            "probes": fresh.len(), "p50_ms": ms(0.5), "p90_ms": ms(0.9), "p99_ms": ms(0.99),
-            "max_ms": fresh.max() as f64 / 1000.0, "stale": stale,
-        });
         let document = json!({
             "rate": args.rate, "seconds": elapsed, "sessions": sessions.into_inner().expect("count lock"),
-            "operations": operations, "freshness": freshness,
+            "operations": operations, "freshness": freshness.json(),
         });
         write_json(path, &document)?;
     }
