@@ -35,12 +35,15 @@ fn query(
 }
 
 fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    match body {
-        Ok(Json(value)) => Ok(value),
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            Err(ApiError::BodyTooLarge { limit: crate::MAX_BODY_BYTES })
-        }
-        Err(e) => Err(ApiError::InvalidBody(e.body_text())),
+    body.map(|Json(value)| value).map_err(|e| refused_body(e.status(), e.body_text()))
+}
+
+/// A body axum would not read: too large (the body limit), or not what the route takes.
+fn refused_body(status: StatusCode, reason: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::BodyTooLarge { limit: crate::MAX_BODY_BYTES }
+    } else {
+        ApiError::InvalidBody(reason)
     }
 }
 
@@ -271,7 +274,7 @@ pub async fn new_session(State(service): Shared) -> Response {
 pub async fn post_events(
     State(service): Shared,
     headers: HeaderMap,
-    body_bytes: axum::body::Bytes,
+    body_bytes: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
     // JSON, or text/plain from `navigator.sendBeacon`, which cannot send JSON's content type
     // without a preflight.
@@ -279,9 +282,7 @@ pub async fn post_events(
     if !(content_type.starts_with("application/json") || content_type.starts_with("text/plain")) {
         return Err(ApiError::InvalidBody(format!("content type {content_type:?}; send application/json")));
     }
-    if body_bytes.len() > crate::MAX_BODY_BYTES {
-        return Err(ApiError::BodyTooLarge { limit: crate::MAX_BODY_BYTES });
-    }
+    let body_bytes = body_bytes.map_err(|e| refused_body(e.status(), e.body_text()))?;
     let request: EventsRequest =
         serde_json::from_slice(&body_bytes).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
     let header_token = headers

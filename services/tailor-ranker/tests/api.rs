@@ -179,6 +179,9 @@ async fn a_beacon_carries_its_token_in_a_text_body() {
     let response = tower::ServiceExt::oneshot(tailor_ranker::router(f.service.clone(), None), request).await.unwrap();
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     assert_eq!(f.consumer.poll(100, Duration::from_secs(5)).unwrap().applied, 1);
+    let huge = format!(r#"{{"events": [], "token": "{}"}}"#, "x".repeat(tailor_ranker::MAX_BODY_BYTES));
+    let (status, body) = call_as(&f, Some(&token), "POST", "/v1/events", Some(&huge)).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"));
     let forged = json!({"events": [{"subject": visitor, "item_id": "item-3", "kind": "view"}], "token": "forged"});
     let (status, body) = call(&f, "POST", "/v1/events", Some(&forged.to_string())).await;
     assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "forbidden"));
