@@ -8,6 +8,7 @@ use crate::config::Config;
 use anyhow::Context;
 
 use crate::events::{is_held_by_another_process, open_log, wire_format};
+use crate::retrain::admin_route;
 
 #[derive(Subcommand)]
 pub enum ModelsCommand {
@@ -34,15 +35,9 @@ pub fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> {
         ModelsCommand::Rollback => store.rollback()?,
         ModelsCommand::List => unreachable!("listed above"),
     };
-    let location = store.version_dir(model.manifest.version).display().to_string();
-    tailor_ranker::announce(
-        log.as_ref(),
-        wire_format(config).as_ref(),
-        &config.events.models.name,
-        &model.manifest,
-        &location,
-    )
-    .map_err(|e| anyhow::anyhow!("announcing model version {}: {e}", model.manifest.version))?;
+    let topic = &config.events.models.name;
+    tailor_ranker::announce(log.as_ref(), wire_format(config).as_ref(), topic, &store, &model.manifest)
+        .map_err(anyhow::Error::msg)?;
     println!("model version {} is active, and announced", model.manifest.version);
     Ok(())
 }
@@ -71,22 +66,17 @@ fn list(store: &ModelStore) -> anyhow::Result<()> {
 
 /// With the embedded log held by a running service, the change goes through its admin routes.
 fn delegate(config: &Config, command: &ModelsCommand) -> anyhow::Result<()> {
-    let token = config.serve.admin_token.as_deref().context(
-        "the embedded log is held by a running `tailor serve`; set serve.admin_token (TAILOR_SERVE__ADMIN_TOKEN) \
-         for both, and `tailor models` goes through the service",
-    )?;
     let route = match command {
         ModelsCommand::Activate { version } => format!("models/{version}/activate"),
         ModelsCommand::Rollback => "models/rollback".to_owned(),
         ModelsCommand::List => unreachable!("listing reads the store directly"),
     };
-    let url = format!("http://{}/v1/admin/{route}", config.serve.addr);
-    let answer: serde_json::Value =
-        match ureq::post(&url).header("Authorization", format!("Bearer {token}")).send_empty() {
-            Ok(mut response) => response.body_mut().read_json()?,
-            Err(ureq::Error::StatusCode(status)) => anyhow::bail!("{url} answered {status}; see `tailor models list`"),
-            Err(error) => return Err(error).with_context(|| format!("asking {url}")),
-        };
+    let (url, bearer) = admin_route(config, &route)?;
+    let answer: serde_json::Value = match ureq::post(&url).header("Authorization", &bearer).send_empty() {
+        Ok(mut response) => response.body_mut().read_json()?,
+        Err(ureq::Error::StatusCode(status)) => anyhow::bail!("{url} answered {status}; see `tailor models list`"),
+        Err(error) => return Err(error).with_context(|| format!("asking {url}")),
+    };
     println!("model version {} is active in the running service, and announced", answer["active"]);
     Ok(())
 }

@@ -76,15 +76,21 @@ pub fn retrain_due(config: &Config, store: &ModelStore, log: &dyn EventLog) -> a
 /// How long `tailor train` waits for the running service's retrain to publish.
 const DELEGATED_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// An admin route of the service at `serve.addr` (`route` after `/v1/admin/`) and the
+/// `Authorization` value its token makes: how a command reaches a running service that holds
+/// the embedded log.
+pub fn admin_route(config: &Config, route: &str) -> anyhow::Result<(String, String)> {
+    let token = config.serve.admin_token.as_deref().context(
+        "the embedded log is held by a running `tailor serve`; set serve.admin_token (TAILOR_SERVE__ADMIN_TOKEN) \
+         for both, and this command goes through the service",
+    )?;
+    Ok((format!("http://{}/v1/admin/{route}", config.serve.addr), format!("Bearer {token}")))
+}
+
 /// Asks the service at `serve.addr` to retrain, waits for the run to end, and returns the version
 /// it published.
 pub fn delegate_to_service(config: &Config) -> anyhow::Result<u64> {
-    let token = config.serve.admin_token.as_deref().context(
-        "the embedded log is held by a running `tailor serve`; set serve.admin_token (TAILOR_SERVE__ADMIN_TOKEN) \
-         for both, and `tailor train` asks the service to retrain",
-    )?;
-    let url = format!("http://{}/v1/admin/retrain", config.serve.addr);
-    let bearer = format!("Bearer {token}");
+    let (url, bearer) = admin_route(config, "retrain")?;
     println!("the embedded log is held by the running service; asking it to retrain ({url})");
     match ureq::post(&url).header("Authorization", &bearer).send_empty() {
         Ok(_) | Err(ureq::Error::StatusCode(409)) => {}

@@ -182,21 +182,14 @@ pub fn train_once(config: &Config, log: &dyn EventLog, item_attributes: bool) ->
         metrics: metrics_of(&rows),
     };
     let manifest = store.publish(PublishedModel { manifest, towers: trained.weights, item_vectors })?;
-    let location = store.version_dir(manifest.version);
-    tailor_ranker::announce(
-        log,
-        wire_format(config).as_ref(),
-        &config.events.models.name,
-        &manifest,
-        &location.display().to_string(),
-    )
-    .map_err(|e| anyhow::anyhow!("announcing model version {}: {e}", manifest.version))?;
+    tailor_ranker::announce(log, wire_format(config).as_ref(), &config.events.models.name, &store, &manifest)
+        .map_err(anyhow::Error::msg)?;
     print_table(&rows);
     println!(
         "published model version {} (parent {:?}) to {} and announced it on {} in {:.1} s",
         manifest.version,
         manifest.parent,
-        location.display(),
+        store.version_dir(manifest.version).display(),
         config.events.models.name,
         started.elapsed().as_secs_f64()
     );

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::{SafeTensors, serialize};
-use tailor_core::{Dense, FeatureVocabulary, RatingHead, Tower};
+use tailor_core::{Attributes, CoreError, Dense, Embedding, FeatureVocabulary, RatingHead, Tower};
 
 use crate::ModelError;
 
@@ -114,6 +114,15 @@ impl TwoTowerWeights {
         Ok(weights)
     }
 
+    /// The item tower's output for an item: its content vector, then its attribute blocks when
+    /// the model reads them. Training's export, evaluation and serving all go through here.
+    pub fn item_vector(&self, content: &[f32], attributes: &Attributes) -> Result<Embedding, CoreError> {
+        match &self.vocabulary {
+            Some(vocabulary) => self.item.forward(&vocabulary.item_input(content, attributes)),
+            None => self.item.forward(content),
+        }
+    }
+
     /// The item tower's input width for content vectors of dimension `content_dim`.
     pub fn item_input_width(&self, content_dim: usize) -> usize {
         content_dim + self.vocabulary.as_ref().map_or(0, FeatureVocabulary::width)
@@ -122,7 +131,7 @@ impl TwoTowerWeights {
 
 #[cfg(test)]
 mod tests {
-    use tailor_core::{Attributes, Gender};
+    use tailor_core::Gender;
 
     use super::*;
 

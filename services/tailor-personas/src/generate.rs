@@ -307,6 +307,19 @@ mod tests {
         vectors: Vec<Embedding>,
     }
 
+    impl Shop {
+        fn catalogue(&self) -> Vec<CatalogueItem<'_>> {
+            (0..self.ids.len())
+                .map(|i| CatalogueItem {
+                    id: &self.ids[i],
+                    title: None,
+                    attributes: &self.attributes[i],
+                    vector: &self.vectors[i],
+                })
+                .collect()
+        }
+    }
+
     /// Shirts point one way, dresses another; half of each are black.
     fn shop() -> Shop {
         let mut shop = Shop { ids: Vec::new(), attributes: Vec::new(), vectors: Vec::new() };
@@ -348,14 +361,7 @@ mod tests {
 
     fn run(seed: u64) -> Generated {
         let shop = shop();
-        let catalogue: Vec<CatalogueItem<'_>> = (0..shop.ids.len())
-            .map(|i| CatalogueItem {
-                id: &shop.ids[i],
-                title: None,
-                attributes: &shop.attributes[i],
-                vector: &shop.vectors[i],
-            })
-            .collect();
+        let catalogue = shop.catalogue();
         let descriptions = [unit(vec![1.0, 0.0]), unit(vec![0.0, 1.0])];
         let options = GenerateOptions { users: 40, ratings_per_user: 30, seed, now_ms: 1_000_000_000_000 };
         generate(&personas(), &descriptions, &catalogue, &options, None).unwrap()
@@ -399,14 +405,7 @@ mod tests {
     #[test]
     fn a_persona_without_items_is_named() {
         let shop = shop();
-        let catalogue: Vec<CatalogueItem<'_>> = (0..shop.ids.len())
-            .map(|i| CatalogueItem {
-                id: &shop.ids[i],
-                title: None,
-                attributes: &shop.attributes[i],
-                vector: &shop.vectors[i],
-            })
-            .collect();
+        let catalogue = shop.catalogue();
         let file = PersonaFile::parse(DEFAULT_PERSONAS).unwrap();
         let descriptions = vec![unit(vec![1.0, 0.0]); file.personas.len()];
         let options = GenerateOptions { users: 1, ratings_per_user: 1, seed: 1, now_ms: 0 };

@@ -46,23 +46,24 @@ pub struct Admin {
     pub models_topic: String,
 }
 
-/// Appends a model-published event naming `manifest`'s version.
+/// Appends a model-published event naming `manifest`'s version and its directory in `store`.
 pub fn announce(
     log: &dyn EventLog,
     wire: &dyn WireFormat,
     topic: &str,
+    store: &ModelStore,
     manifest: &Manifest,
-    location: &str,
 ) -> Result<(), String> {
     let event = Event::ModelPublished(ModelPublished {
         version: manifest.version as i64,
         parent: manifest.parent.map(|p| p as i64),
-        location: location.to_owned(),
+        location: store.version_dir(manifest.version).display().to_string(),
         metrics: manifest.metrics.iter().map(|(k, v)| (k.clone(), *v)).collect(),
         created_at_ms: manifest.created_at_ms,
     });
-    let payload = wire.encode(&event).map_err(|e| e.to_string())?;
-    log.append(topic, vec![Message::new(b"model".to_vec(), payload)]).map(drop).map_err(|e| e.to_string())
+    let failed = |e: String| format!("announcing model version {} on {topic}: {e}", manifest.version);
+    let payload = wire.encode(&event).map_err(|e| failed(e.to_string()))?;
+    log.append(topic, vec![Message::new(b"model".to_vec(), payload)]).map(drop).map_err(|e| failed(e.to_string()))
 }
 
 /// Constant-time comparison, so response timing does not reveal the token.
@@ -119,9 +120,8 @@ async fn switch(
     let version = tokio::task::spawn_blocking(move || {
         let manifest = change(&service.admin.store).map_err(model_error)?;
         service.load_version(manifest.version).map_err(|e| ApiError::ModelRefused(e.to_string()))?;
-        let location = service.admin.store.version_dir(manifest.version).display().to_string();
-        let intake = &service.intake;
-        announce(intake.log.as_ref(), intake.wire.as_ref(), &service.admin.models_topic, &manifest, &location)
+        let (intake, admin) = (&service.intake, &service.admin);
+        announce(intake.log.as_ref(), intake.wire.as_ref(), &admin.models_topic, &admin.store, &manifest)
             .map_err(ApiError::LogUnavailable)?;
         Ok::<u64, ApiError>(manifest.version)
     })

@@ -48,11 +48,7 @@ impl ActiveModel {
                 Some(vector) => vector.clone(),
                 None => {
                     computed_rows += 1;
-                    let input = match &towers.vocabulary {
-                        Some(vocabulary) => vocabulary.item_input(content.row(row), attributes),
-                        None => content.row(row).to_vec(),
-                    };
-                    towers.item.forward(&input)?
+                    towers.item_vector(content.row(row), attributes)?
                 }
             };
             builder.push(id.clone(), attributes, &vector)?;

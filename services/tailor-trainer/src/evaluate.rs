@@ -158,11 +158,8 @@ pub fn evaluate(
             if let (Some(weights), Some(model_rows)) = (model, &model_rows) {
                 match replacement {
                     Some(_) => {
-                        let input = match &weights.vocabulary {
-                            Some(vocabulary) => vocabulary.item_input(content, attributes[row as usize]),
-                            None => content.to_vec(),
-                        };
-                        candidates.model.extend_from_slice(weights.item.forward(&input)?.as_slice());
+                        let vector = weights.item_vector(content, attributes[row as usize])?;
+                        candidates.model.extend_from_slice(vector.as_slice());
                     }
                     None => {
                         let start = row as usize * model_dim;

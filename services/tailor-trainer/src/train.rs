@@ -268,11 +268,7 @@ pub fn item_outputs(
 ) -> Result<Vec<f32>, TrainerError> {
     let mut outputs = Vec::with_capacity(dataset.items.len() * weights.item.output());
     for (row, attributes) in attributes.iter().enumerate() {
-        let input = match &weights.vocabulary {
-            Some(vocabulary) => vocabulary.item_input(dataset.content(row as u32), attributes),
-            None => dataset.content(row as u32).to_vec(),
-        };
-        outputs.extend_from_slice(weights.item.forward(&input)?.as_slice());
+        outputs.extend_from_slice(weights.item_vector(dataset.content(row as u32), attributes)?.as_slice());
     }
     Ok(outputs)
 }
