@@ -121,6 +121,11 @@ impl ResolvedFilter {
         Ok(ResolvedFilter { required })
     }
 
+    /// Each required (field index, code).
+    pub(crate) fn required(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
+        self.required.iter().copied()
+    }
+
     pub(crate) fn matches(&self, codes: &RowCodes) -> bool {
         self.required.iter().all(|&(field, code)| codes[field] == code)
     }

@@ -14,6 +14,9 @@ pub struct ItemMatrix {
     values: Vec<f32>,
     codes: Vec<RowCodes>,
     vocabularies: [Vocabulary; FilterField::COUNT],
+    /// The rows holding each attribute code, by field: a filtered scan walks only the rows of
+    /// its rarest required value.
+    rows_by_code: [Vec<Vec<u32>>; FilterField::COUNT],
 }
 
 impl ItemMatrix {
@@ -47,6 +50,26 @@ impl ItemMatrix {
         &self.values[start..start + self.dim]
     }
 
+    /// Asks the CPU to start loading `row` and its codes: a filtered scan's rows are scattered,
+    /// and without the hint each one waits on memory in turn.
+    pub(crate) fn prefetch(&self, row: u32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            const CACHE_LINE: usize = 64;
+            let values = self.row(row);
+            let end = values.as_ptr_range().end.cast::<i8>();
+            let mut line = values.as_ptr().cast::<i8>();
+            while line < end {
+                // SAFETY: a prefetch never faults, and `line` stays within this row.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(line) };
+                line = line.wrapping_add(CACHE_LINE);
+            }
+            // SAFETY: as above, for the row's codes.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(self.row_codes(row).as_ptr().cast::<i8>()) };
+        }
+    }
+
     pub(crate) fn row_codes(&self, row: u32) -> &RowCodes {
         &self.codes[row as usize]
     }
@@ -55,6 +78,19 @@ impl ItemMatrix {
     /// naming the field, not a silently empty result.
     pub fn resolve(&self, filter: &AttributeFilter) -> Result<ResolvedFilter, CoreError> {
         ResolvedFilter::resolve(filter, &self.vocabularies)
+    }
+
+    /// An upper bound on the rows that pass `filter`: the rows holding its rarest required value.
+    pub fn passing_at_most(&self, filter: &ResolvedFilter) -> usize {
+        self.rarest(filter).map_or(self.len(), <[u32]>::len)
+    }
+
+    /// The rows holding `filter`'s rarest required value, ascending; `None` for no filter.
+    pub(crate) fn rarest(&self, filter: &ResolvedFilter) -> Option<&[u32]> {
+        filter
+            .required()
+            .map(|(field, code)| self.rows_by_code[field][code as usize].as_slice())
+            .min_by_key(|r| r.len())
     }
 
     /// The rows of the given ids; ids not in the matrix are skipped.
@@ -81,6 +117,7 @@ impl ItemMatrixBuilder {
             values: Vec::new(),
             codes: Vec::new(),
             vocabularies: Default::default(),
+            rows_by_code: Default::default(),
         };
         Ok(ItemMatrixBuilder { matrix })
     }
@@ -94,7 +131,14 @@ impl ItemMatrixBuilder {
             return Err(CoreError::DuplicateItem(id.to_string()));
         }
         let codes = FilterField::ALL.map(|field| m.vocabularies[field.index()].intern(field.value(attributes)));
-        m.rows_by_id.insert(id.clone(), m.ids.len() as u32);
+        let row = m.ids.len() as u32;
+        for (rows, &code) in m.rows_by_code.iter_mut().zip(&codes) {
+            if rows.len() <= code as usize {
+                rows.resize(code as usize + 1, Vec::new());
+            }
+            rows[code as usize].push(row);
+        }
+        m.rows_by_id.insert(id.clone(), row);
         m.ids.push(id);
         m.values.extend_from_slice(embedding.as_slice());
         m.codes.push(codes);
@@ -166,6 +210,25 @@ mod tests {
         assert_eq!(
             matrix.resolve(&unknown),
             Err(CoreError::UnknownAttributeValue { field: "colour", value: "teal".into() })
+        );
+    }
+
+    #[test]
+    fn passing_at_most_is_the_count_of_the_rarest_required_value() {
+        let mut builder = ItemMatrixBuilder::new(2).unwrap();
+        for (i, (gender, colour)) in
+            [(Gender::Men, "Navy"), (Gender::Men, "Red"), (Gender::Women, "Navy")].iter().enumerate()
+        {
+            let attributes = Attributes { gender: Some(*gender), colour: Some((*colour).into()), ..Default::default() };
+            builder.push(ItemId::new(format!("i{i}")).unwrap(), &attributes, &embedding(&[1.0, 0.0])).unwrap();
+        }
+        let matrix = builder.build();
+        let bound = |filter: AttributeFilter| matrix.passing_at_most(&matrix.resolve(&filter).unwrap());
+        assert_eq!(bound(AttributeFilter::default()), 3);
+        assert_eq!(bound(AttributeFilter::default().with(FilterField::Gender, "men")), 2);
+        assert_eq!(
+            bound(AttributeFilter::default().with(FilterField::Gender, "men").with(FilterField::Colour, "red")),
+            1
         );
     }
 

@@ -27,6 +27,9 @@ impl PartialOrd for Scored {
     }
 }
 
+/// How many rows ahead a filtered scan asks for: enough to cover memory latency.
+const PREFETCH_AHEAD: usize = 8;
+
 /// Exact top-`k` rows by dot product with `query`, best first, skipping excluded rows and rows
 /// that fail the filter. With normalised rows and query the score is the cosine similarity.
 pub fn top_k(
@@ -43,9 +46,35 @@ pub fn top_k(
     if k == 0 {
         return Ok(Vec::new());
     }
-    // A min-heap of the best k so far: its top is the candidate to beat.
-    let mut best: BinaryHeap<Reverse<Scored>> = BinaryHeap::with_capacity(k + 1);
-    for row in 0..matrix.len() as u32 {
+    // Only rows holding the filter's rarest value can pass it; monomorphised for both cases so
+    // the unfiltered scan stays a plain counted loop.
+    let best = match matrix.rarest(filter) {
+        Some(rows) => {
+            let prefetching = rows.iter().enumerate().map(|(i, &row)| {
+                if let Some(&ahead) = rows.get(i + PREFETCH_AHEAD) {
+                    matrix.prefetch(ahead);
+                }
+                row
+            });
+            best_of(matrix, query, k, exclude, filter, prefetching)
+        }
+        None => best_of(matrix, query, k, exclude, filter, 0..matrix.len() as u32),
+    };
+    // Ascending order of `Reverse` is best first.
+    Ok(best.into_sorted_vec().into_iter().map(|Reverse(s)| s).collect())
+}
+
+/// A min-heap of the best `k` of `rows`: its top is the candidate to beat.
+fn best_of(
+    matrix: &ItemMatrix,
+    query: &[f32],
+    k: usize,
+    exclude: &RowSet,
+    filter: &ResolvedFilter,
+    rows: impl Iterator<Item = u32>,
+) -> BinaryHeap<Reverse<Scored>> {
+    let mut best = BinaryHeap::with_capacity(k + 1);
+    for row in rows {
         if exclude.contains(row) || !filter.matches(matrix.row_codes(row)) {
             continue;
         }
@@ -57,6 +86,5 @@ pub fn top_k(
             best.push(Reverse(candidate));
         }
     }
-    // Ascending order of `Reverse` is best first.
-    Ok(best.into_sorted_vec().into_iter().map(|Reverse(s)| s).collect())
+    best
 }
