@@ -142,6 +142,8 @@ pub struct ServeConfig {
     pub admin_token: Option<String>,
     /// The built web app (`npm run build` in frontend/), served at `/` when it is there.
     pub app_dir: PathBuf,
+    /// Exact top-K up to a catalogue size, an approximate (HNSW) index above it.
+    pub search: tailor_ranker::SearchConfig,
 }
 
 impl Default for ServeConfig {
@@ -151,6 +153,7 @@ impl Default for ServeConfig {
             session_secret: None,
             admin_token: None,
             app_dir: PathBuf::from("frontend/dist"),
+            search: tailor_ranker::SearchConfig::default(),
         }
     }
 }

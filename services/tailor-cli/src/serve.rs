@@ -127,7 +127,7 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     let visitors = Arc::new(VisitorStates::new(vectors.dim(), AggregateWeights::default()));
     let (mut consumer, snapshot) =
         StreamConsumer::start(source.clone(), visitors.clone(), vectors.clone(), &config.snapshot_path())?;
-    let catalog = ServingCatalog::new(items, &vectors)?;
+    let catalog = ServingCatalog::new(items, &vectors, config.serve.search.clone())?;
     println!(
         "serving {} items ({} with vectors, dimension {}); {} visitors restored",
         catalog.len(),
@@ -157,6 +157,15 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
             Err(error) => eprintln!("model version {version} refused; ranking by content vectors: {error}"),
         },
         None => println!("no model yet (run `tailor train`): ranking by content vectors"),
+    }
+
+    if service.catalog.search().wants_graph(service.catalog.matrix()) {
+        let service = service.clone();
+        // Content searches (similar items, visitors before a model) stay exact until it is done.
+        thread::spawn(move || match service.catalog.build_index() {
+            Ok(()) => println!("approximate index over the content vectors ready"),
+            Err(error) => eprintln!("content searches stay exact: {error}"),
+        });
     }
 
     let stop = stop_on_signals()?;

@@ -1,12 +1,12 @@
 //! The catalogue as the service ranks it: every item by id, and the items that have a vector in
-//! one contiguous matrix for exact top-K with attribute filters.
+//! one contiguous matrix for top-K with attribute filters.
 
 use std::collections::{BTreeMap, HashMap};
 
 use tailor_core::{Item, ItemId, ItemMatrix, ItemMatrixBuilder};
 use tailor_stream::ItemVectors;
 
-use crate::RankerError;
+use crate::{MatrixSearch, RankerError, SearchConfig};
 
 /// How many items the onboarding set holds at most.
 const ONBOARDING_SIZE: usize = 60;
@@ -14,12 +14,14 @@ const ONBOARDING_SIZE: usize = 60;
 pub struct ServingCatalog {
     items: HashMap<ItemId, Item>,
     matrix: ItemMatrix,
+    search: MatrixSearch,
     onboarding: Vec<u32>,
 }
 
 impl ServingCatalog {
-    /// Items without a vector can be browsed but not recommended.
-    pub fn new(items: Vec<Item>, vectors: &ItemVectors) -> Result<ServingCatalog, RankerError> {
+    /// Items without a vector can be browsed but not recommended. Searches are exact until
+    /// [`ServingCatalog::build_index`] has run, if the matrix is large enough to want an index.
+    pub fn new(items: Vec<Item>, vectors: &ItemVectors, search: SearchConfig) -> Result<ServingCatalog, RankerError> {
         let mut builder = ItemMatrixBuilder::new(vectors.dim())?;
         let mut with_vectors: Vec<&Item> =
             items.iter().filter(|item| vectors.get(item.id().as_str()).is_some()).collect();
@@ -35,7 +37,7 @@ impl ServingCatalog {
             onboarding = onboarding_rows(&with_vectors, false);
         }
         let items = items.into_iter().map(|item| (item.id().clone(), item)).collect();
-        Ok(ServingCatalog { items, matrix, onboarding })
+        Ok(ServingCatalog { items, matrix, search: MatrixSearch::new(search), onboarding })
     }
 
     pub fn item(&self, id: &str) -> Option<&Item> {
@@ -56,6 +58,17 @@ impl ServingCatalog {
 
     pub fn matrix(&self) -> &ItemMatrix {
         &self.matrix
+    }
+
+    /// Searches the content vectors.
+    pub fn search(&self) -> &MatrixSearch {
+        &self.search
+    }
+
+    /// Builds the approximate index over the content vectors, when there are enough of them to
+    /// want one; minutes at a million items, so callers run it beside serving.
+    pub fn build_index(&self) -> Result<(), RankerError> {
+        self.search.build(&self.matrix, "content")
     }
 
     /// A spread of items for a visitor with no history: the commonest article types first, a photo

@@ -11,6 +11,7 @@ pub mod metrics;
 mod model;
 mod params;
 mod recommend;
+mod search;
 mod service;
 mod sessions;
 mod views;
@@ -19,6 +20,7 @@ pub use admin::{Admin, RetrainRefused, RetrainStatus, Retrainer, announce};
 pub use catalog::ServingCatalog;
 pub use error::ApiError;
 pub use model::ActiveModel;
+pub use search::{MatrixSearch, SearchConfig, SearchMethod};
 pub use service::{Intake, MAX_BODY_BYTES, Service, TextQuery, router, serve};
 pub use sessions::SessionKeys;
 
@@ -31,6 +33,8 @@ pub enum RankerError {
     Core(#[from] tailor_core::CoreError),
     #[error(transparent)]
     Models(#[from] tailor_models::ModelError),
+    #[error("building the approximate index: {0}")]
+    Index(String),
     #[error("model version {version} does not fit the served catalogue: {reason}")]
     ModelMismatch { version: u64, reason: String },
 }

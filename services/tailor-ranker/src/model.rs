@@ -1,18 +1,20 @@
 //! The Two-Tower model as serving runs it: the user tower, and the item-tower outputs in a matrix
 //! whose rows are the content matrix's rows, so exclusions, filters and reasons carry over.
 //! Items the model was not trained with (added since) get their row from the item tower here.
+//! A matrix large enough for an approximate index gets it here, before the model serves.
 
 use std::collections::BTreeMap;
 
 use tailor_core::{Embedding, ItemMatrix, ItemMatrixBuilder, Tower};
 use tailor_models::LoadedModel;
 
-use crate::{RankerError, ServingCatalog};
+use crate::{MatrixSearch, RankerError, ServingCatalog};
 
 pub struct ActiveModel {
     pub version: u64,
     pub user_tower: Tower,
     pub matrix: ItemMatrix,
+    pub search: MatrixSearch,
     /// The version's evaluation figures, from its manifest.
     pub metrics: BTreeMap<String, f64>,
     /// Rows computed here because the published matrix lacked them.
@@ -53,10 +55,14 @@ impl ActiveModel {
             };
             builder.push(id.clone(), attributes, &vector)?;
         }
+        let matrix = builder.build();
+        let search = MatrixSearch::new(catalog.search().config().clone());
+        search.build(&matrix, "model")?;
         Ok(ActiveModel {
             version,
             user_tower: loaded.towers.user,
-            matrix: builder.build(),
+            matrix,
+            search,
             metrics: loaded.manifest.metrics,
             computed_rows,
         })

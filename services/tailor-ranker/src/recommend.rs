@@ -1,10 +1,10 @@
-//! Ranking: a query vector against the item matrix, exact top-K with exclusions and filters, and
-//! for each result the visitor's liked item it is closest to, as the reason.
+//! Ranking: a query vector against the item matrix, top-K with exclusions and filters, and for
+//! each result the visitor's liked item it is closest to, as the reason.
 
 use tailor_core::vector::dot;
-use tailor_core::{AggregateWeights, AttributeFilter, Embedding, InteractionKind, RowSet, UserAggregate, mmr, top_k};
+use tailor_core::{AggregateWeights, AttributeFilter, Embedding, InteractionKind, RowSet, UserAggregate, mmr};
 
-use crate::{ActiveModel, ApiError, ServingCatalog};
+use crate::{ActiveModel, ApiError, ServingCatalog, metrics};
 
 /// One recommended item.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,13 +58,13 @@ pub fn recommend(
     diversity: f32,
 ) -> Result<Vec<Recommendation>, ApiError> {
     let content = catalog.matrix();
-    let (matrix, query) = match (model, taste) {
+    let (matrix, search, name, query) = match (model, taste) {
         (Some(model), Some(taste)) => {
             let query =
                 model.query(taste).map_err(|e| ApiError::InvalidParameter { name: "taste", reason: e.to_string() })?;
-            (&model.matrix, Some(query))
+            (&model.matrix, &model.search, "model", Some(query))
         }
-        (_, taste) => (content, taste.cloned()),
+        (_, taste) => (content, catalog.search(), "content", taste.cloned()),
     };
     let query = query.as_ref();
     let resolved =
@@ -85,8 +85,10 @@ pub fn recommend(
         .collect();
     // With diversity, a wider pool is re-ranked by maximal marginal relevance.
     let pool = if diversity > 0.0 { (k * DIVERSITY_POOL_FACTOR).max(k) } else { k };
-    let mut scored = top_k(matrix, query.as_slice(), pool, &exclude, &resolved)
+    let (mut scored, method) = search
+        .top_k(matrix, query.as_slice(), pool, &exclude, &resolved)
         .map_err(|e| ApiError::InvalidParameter { name: "query", reason: e.to_string() })?;
+    metrics::record_search(name, method);
     if diversity > 0.0 {
         scored = mmr(matrix, &scored, k, diversity);
     }

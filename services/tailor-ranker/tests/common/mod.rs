@@ -15,7 +15,7 @@ use tailor_events::SingleObject;
 use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, TopicConfig};
 use tailor_models::ModelStore;
 use tailor_ranker::{
-    Admin, Intake, RetrainRefused, RetrainStatus, Retrainer, Service, ServingCatalog, SessionKeys, router,
+    Admin, Intake, RetrainRefused, RetrainStatus, Retrainer, SearchConfig, Service, ServingCatalog, SessionKeys, router,
 };
 use tailor_stream::{Source, StreamConsumer, VisitorStates};
 use tailor_testkit::synthetic;
@@ -60,6 +60,10 @@ pub fn fixture() -> Fixture {
 }
 
 pub fn fixture_with_admin_token(token: Option<&str>) -> Fixture {
+    fixture_with(token, SearchConfig::default())
+}
+
+pub fn fixture_with(token: Option<&str>, search: SearchConfig) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let photo = dir.path().join("photo.png");
     std::fs::write(&photo, b"\x89PNG not really").unwrap();
@@ -88,7 +92,7 @@ pub fn fixture_with_admin_token(token: Option<&str>) -> Fixture {
     };
     let (consumer, _) =
         StreamConsumer::start(source, visitors.clone(), vectors.clone(), &dir.path().join("snapshot")).unwrap();
-    let catalog = ServingCatalog::new(items, &vectors).unwrap();
+    let catalog = ServingCatalog::new(items, &vectors, search).unwrap();
     let intake = Intake { log, wire: Arc::new(SingleObject), topic: "interactions".to_owned() };
     let sessions = SessionKeys::new(b"a test secret of sufficient length".to_vec());
     let retrainer = Arc::new(CountingRetrainer::default());

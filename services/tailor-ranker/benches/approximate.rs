@@ -1,0 +1,246 @@
+//! The approximate index against the exact scan on a large synthetic catalogue: build time,
+//! recall@10 and latency percentiles, printed.
+//!
+//! `cargo bench -p tailor-ranker --bench approximate -- --items 1000000`
+//! `cargo bench -p tailor-ranker --bench approximate -- --vectors $PWD/var/models/v000001/items.safetensors`
+//! (cargo runs benches in the crate's directory, hence the absolute path)
+//!
+//! Synthetic items are 128-d unit vectors drawn like a shop's: article types, styles within each
+//! type, and each item a style plus its own noise (`--noise`). A query is a visitor's taste: the
+//! mean of three items of one style, with those three left out of the results. With `--vectors`
+//! the items are a published model's item vectors instead, and a query is three random items.
+//! Every query is answered exactly and approximately; recall@10 is the share of the exact ten the
+//! approximate ten hold.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
+use tailor_core::{
+    AttributeFilter, Attributes, Embedding, FilterField, Gender, ItemId, ItemMatrix, ItemMatrixBuilder, ResolvedFilter,
+    RowSet, top_k,
+};
+use tailor_models::ItemVectors;
+use tailor_ranker::{MatrixSearch, SearchConfig, SearchMethod};
+
+const DIM: usize = 128;
+const TYPES: usize = 40;
+const STYLES_PER_TYPE: usize = 25;
+const CATEGORIES: [&str; 7] = ["Apparel", "Footwear", "Accessories", "Personal Care", "Free Items", "Sporting", "Home"];
+
+struct Options {
+    items: usize,
+    vectors: Option<PathBuf>,
+    queries: usize,
+    noise: f32,
+    search: SearchConfig,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        items: 1_000_000,
+        vectors: None,
+        queries: 1_000,
+        noise: 0.6,
+        search: SearchConfig { approximate_above: 0, ..SearchConfig::default() },
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--items" => options.items = value().parse().expect("--items is a count"),
+            "--vectors" => options.vectors = Some(value().into()),
+            "--queries" => options.queries = value().parse().expect("--queries is a count"),
+            "--noise" => options.noise = value().parse().expect("--noise is a number"),
+            "--connectivity" => options.search.connectivity = value().parse().expect("--connectivity is a count"),
+            "--expansion-add" => options.search.expansion_add = value().parse().expect("--expansion-add is a count"),
+            "--expansion-search" => {
+                options.search.expansion_search = value().parse().expect("--expansion-search is a count")
+            }
+            // cargo passes --bench to every bench target.
+            "--bench" => {}
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    options
+}
+
+fn normal_vector(rng: &mut StdRng, scale: f32) -> Vec<f32> {
+    let norm = scale / (DIM as f32).sqrt();
+    (0..DIM).map(|_| <StandardNormal as Distribution<f32>>::sample(&StandardNormal, rng) * norm).collect()
+}
+
+fn add(a: &[f32], b: &[f32]) -> Vec<f32> {
+    a.iter().zip(b).map(|(x, y)| x + y).collect()
+}
+
+/// Every other item for women, categories by the item's position: filters to exercise.
+fn attributes(i: usize, kind: usize) -> Attributes {
+    Attributes {
+        gender: Some(Gender::ALL[i % 2]),
+        category: Some(CATEGORIES[kind % CATEGORIES.len()].to_owned()),
+        ..Attributes::default()
+    }
+}
+
+/// A published model's item vectors, each its own "style".
+fn published(path: &std::path::Path) -> (ItemMatrix, Vec<Vec<u32>>) {
+    let vectors = ItemVectors::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut builder = ItemMatrixBuilder::new(vectors.dim()).unwrap();
+    for (i, (id, vector)) in vectors.iter().enumerate() {
+        builder.push(id.clone(), &attributes(i, i / 97), vector).unwrap();
+    }
+    let matrix = builder.build();
+    let everything = vec![(0..matrix.len() as u32).collect()];
+    (matrix, everything)
+}
+
+/// The catalogue, and for each row its style.
+fn catalogue(options: &Options, rng: &mut StdRng) -> (ItemMatrix, Vec<Vec<u32>>) {
+    let types: Vec<Vec<f32>> = (0..TYPES).map(|_| normal_vector(rng, 1.0)).collect();
+    let styles: Vec<Vec<f32>> =
+        (0..TYPES * STYLES_PER_TYPE).map(|s| add(&types[s / STYLES_PER_TYPE], &normal_vector(rng, 0.6))).collect();
+    let mut rows_by_style = vec![Vec::new(); styles.len()];
+    let mut builder = ItemMatrixBuilder::new(DIM).unwrap();
+    for i in 0..options.items {
+        let style = rng.random_range(0..styles.len());
+        let attributes = attributes(i, style / STYLES_PER_TYPE);
+        let values = add(&styles[style], &normal_vector(rng, options.noise));
+        builder
+            .push(ItemId::new(format!("item-{i}")).unwrap(), &attributes, &Embedding::new(values, DIM).unwrap())
+            .unwrap();
+        rows_by_style[style].push(i as u32);
+    }
+    (builder.build(), rows_by_style)
+}
+
+struct Query {
+    vector: Vec<f32>,
+    exclude: RowSet,
+}
+
+fn queries(options: &Options, matrix: &ItemMatrix, rows_by_style: &[Vec<u32>], rng: &mut StdRng) -> Vec<Query> {
+    (0..options.queries)
+        .map(|_| {
+            let style = &rows_by_style[rng.random_range(0..rows_by_style.len())];
+            let liked: Vec<u32> = (0..3).map(|_| style[rng.random_range(0..style.len())]).collect();
+            let mut sum = vec![0.0; matrix.dim()];
+            let mut exclude = RowSet::new(matrix.len());
+            for &row in &liked {
+                sum = add(&sum, matrix.row(row));
+                exclude.insert(row);
+            }
+            Query { vector: Embedding::new(sum, matrix.dim()).unwrap().as_slice().to_vec(), exclude }
+        })
+        .collect()
+}
+
+fn percentiles(latencies: &Histogram<u64>) -> String {
+    let ms = |q: f64| latencies.value_at_quantile(q) as f64 / 1000.0;
+    format!("p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", ms(0.5), ms(0.99), latencies.max() as f64 / 1000.0)
+}
+
+/// Recall@10 and latencies of the approximate search under `filter`, against the exact scan.
+fn compare(name: &str, matrix: &ItemMatrix, search: &MatrixSearch, queries: &[Query], filter: &ResolvedFilter) {
+    let mut exact_latency = Histogram::<u64>::new(3).unwrap();
+    let mut approximate_latency = Histogram::<u64>::new(3).unwrap();
+    let (mut found, mut approximate_answers) = (0, 0);
+    for query in queries {
+        let started = Instant::now();
+        let exact = top_k(matrix, &query.vector, 10, &query.exclude, filter).unwrap();
+        exact_latency.record(started.elapsed().as_micros() as u64).unwrap();
+        let started = Instant::now();
+        let (approximate, method) = search.top_k(matrix, &query.vector, 10, &query.exclude, filter).unwrap();
+        approximate_latency.record(started.elapsed().as_micros() as u64).unwrap();
+        approximate_answers += usize::from(method == SearchMethod::Approximate);
+        found += approximate.iter().filter(|s| exact.contains(s)).count();
+    }
+    println!(
+        "{name:<24} recall@10 {:.4} ({approximate_answers}/{} answered approximately)\n  exact:       {}\n  approximate: {}",
+        found as f64 / (queries.len() * 10) as f64,
+        queries.len(),
+        percentiles(&exact_latency),
+        percentiles(&approximate_latency),
+    );
+}
+
+/// Approximate searches from every core at once, as the service runs them.
+fn concurrent(matrix: &ItemMatrix, search: &MatrixSearch, queries: &[Query], rounds: usize) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let everything = ResolvedFilter::default();
+    let started = Instant::now();
+    let latencies = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let everything = &everything;
+                scope.spawn(move || {
+                    let mut latencies = Histogram::<u64>::new(3).unwrap();
+                    for query in queries.iter().cycle().skip(t).step_by(threads).take(queries.len() * rounds / threads)
+                    {
+                        let started = Instant::now();
+                        search.top_k(matrix, &query.vector, 10, &query.exclude, everything).unwrap();
+                        latencies.record(started.elapsed().as_micros() as u64).unwrap();
+                    }
+                    latencies
+                })
+            })
+            .collect();
+        let mut all = Histogram::<u64>::new(3).unwrap();
+        workers.into_iter().for_each(|w| all.add(w.join().unwrap()).unwrap());
+        all
+    });
+    let elapsed = started.elapsed();
+    println!(
+        "{threads} threads at once: {} searches in {:.1} s = {:.0}/s; {}",
+        latencies.len(),
+        elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        percentiles(&latencies)
+    );
+}
+
+fn main() {
+    let options = options();
+    let mut rng = StdRng::seed_from_u64(42);
+    let started = Instant::now();
+    let (matrix, rows_by_style) = match &options.vectors {
+        Some(path) => published(path),
+        None => catalogue(&options, &mut rng),
+    };
+    let queries = queries(&options, &matrix, &rows_by_style, &mut rng);
+    let source =
+        options.vectors.as_ref().map_or(format!("synthetic, noise {}", options.noise), |p| p.display().to_string());
+    println!(
+        "{} items x {} ({source}), {} queries, made in {:.1} s; {:?}",
+        matrix.len(),
+        matrix.dim(),
+        queries.len(),
+        started.elapsed().as_secs_f64(),
+        options.search
+    );
+    let search = MatrixSearch::new(options.search.clone());
+    let started = Instant::now();
+    search.build(&matrix, "benchmark").unwrap();
+    let took: Duration = started.elapsed();
+    println!("index built in {:.1} s on {} threads", took.as_secs_f64(), std::thread::available_parallelism().unwrap());
+    let filter = |f: AttributeFilter| matrix.resolve(&f).unwrap();
+    compare("no filter", &matrix, &search, &queries, &ResolvedFilter::default());
+    compare(
+        "gender (1/2)",
+        &matrix,
+        &search,
+        &queries,
+        &filter(AttributeFilter::default().with(FilterField::Gender, "women")),
+    );
+    compare(
+        "category (about 1/7)",
+        &matrix,
+        &search,
+        &queries,
+        &filter(AttributeFilter::default().with(FilterField::Category, "footwear")),
+    );
+    concurrent(&matrix, &search, &queries, 5);
+}
