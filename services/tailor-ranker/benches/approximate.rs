@@ -41,17 +41,21 @@ struct Options {
 
 fn options() -> Options {
     let mut options = Options {
-        items: 1_000_000,
+        items: 0,
         vectors: None,
         queries: 1_000,
         noise: 0.6,
         search: SearchConfig { approximate_above: 0, ..SearchConfig::default() },
     };
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this without it, as a quick
+    // check that it works, on a small catalogue unless told otherwise.
+    let mut benchmarking = false;
+    let mut items = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| panic!("{flag} needs a value"));
         match flag.as_str() {
-            "--items" => options.items = value().parse().expect("--items is a count"),
+            "--items" => items = Some(value().parse().expect("--items is a count")),
             "--vectors" => options.vectors = Some(value().into()),
             "--queries" => options.queries = value().parse().expect("--queries is a count"),
             "--noise" => options.noise = value().parse().expect("--noise is a number"),
@@ -60,10 +64,13 @@ fn options() -> Options {
             "--expansion-search" => {
                 options.search.expansion_search = value().parse().expect("--expansion-search is a count")
             }
-            // cargo passes --bench to every bench target.
-            "--bench" => {}
+            "--bench" => benchmarking = true,
             other => panic!("unknown flag {other}"),
         }
+    }
+    options.items = items.unwrap_or(if benchmarking { 1_000_000 } else { 5_000 });
+    if !benchmarking {
+        options.queries = options.queries.min(50);
     }
     options
 }
@@ -123,9 +130,11 @@ struct Query {
 }
 
 fn queries(options: &Options, matrix: &ItemMatrix, rows_by_style: &[Vec<u32>], rng: &mut StdRng) -> Vec<Query> {
+    let styles: Vec<&Vec<u32>> = rows_by_style.iter().filter(|rows| !rows.is_empty()).collect();
     (0..options.queries)
         .map(|_| {
-            let style = &rows_by_style[rng.random_range(0..rows_by_style.len())];
+            // A small catalogue leaves some styles empty.
+            let style = &styles[rng.random_range(0..styles.len())];
             let liked: Vec<u32> = (0..3).map(|_| style[rng.random_range(0..style.len())]).collect();
             let mut sum = vec![0.0; matrix.dim()];
             let mut exclude = RowSet::new(matrix.len());
