@@ -8,7 +8,9 @@
 //!   recommendations changing).
 //! - `kafka`: persona visitors' events produced straight into Kafka, with produce latency and
 //!   freshness through a service consuming that broker.
+//! - `catalogue`: a synthetic shop of any size written into a data directory, to serve and load.
 
+mod catalogue;
 mod freshness;
 mod kafka;
 mod recommendations;
@@ -30,6 +32,7 @@ enum Scenario {
     Recommendations(recommendations::Args),
     Sessions(sessions::Args),
     Kafka(kafka::Args),
+    Catalogue(catalogue::Args),
 }
 
 /// A broker address (`host:port`, comma-separated) on this machine only.
@@ -55,6 +58,7 @@ fn main() -> anyhow::Result<()> {
         Scenario::Recommendations(args) => recommendations::run(args),
         Scenario::Sessions(args) => sessions::run(args),
         Scenario::Kafka(args) => kafka::run(args),
+        Scenario::Catalogue(args) => catalogue::run(args),
     }
 }
 

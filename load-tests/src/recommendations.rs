@@ -31,6 +31,9 @@ pub struct Args {
     visitors: usize,
     #[arg(long, default_value_t = 10)]
     k: usize,
+    /// Attribute filters for every request, as query parameters (`category=footwear&gender=women`).
+    #[arg(long)]
+    filter: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -63,7 +66,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         thread::sleep(wait);
                     }
                     let visitor = &visitors[n % visitors.len()];
-                    let url = format!("{}/v1/users/{visitor}/recommendations?k={}", args.url, args.k);
+                    let mut url = format!("{}/v1/users/{visitor}/recommendations?k={}", args.url, args.k);
+                    if let Some(filter) = &args.filter {
+                        url = format!("{url}&{filter}");
+                    }
                     let ok = agent
                         .get(&url)
                         .call()

@@ -18,18 +18,15 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rand_distr::{Distribution, StandardNormal};
 use tailor_core::{
-    AttributeFilter, Attributes, Embedding, FilterField, Gender, ItemId, ItemMatrix, ItemMatrixBuilder, ResolvedFilter,
-    RowSet, top_k,
+    AttributeFilter, Attributes, Embedding, FilterField, Gender, Item, ItemId, ItemMatrix, ResolvedFilter, RowSet,
+    top_k,
 };
 use tailor_models::ItemVectors;
-use tailor_ranker::{MatrixSearch, SearchConfig, SearchMethod};
+use tailor_ranker::{MatrixSearch, SearchConfig, SearchMethod, ServingCatalog};
+use tailor_testkit::shop::{self, CATEGORIES};
 
 const DIM: usize = 128;
-const TYPES: usize = 40;
-const STYLES_PER_TYPE: usize = 25;
-const CATEGORIES: [&str; 7] = ["Apparel", "Footwear", "Accessories", "Personal Care", "Free Items", "Sporting", "Home"];
 
 struct Options {
     items: usize,
@@ -75,53 +72,32 @@ fn options() -> Options {
     options
 }
 
-fn normal_vector(rng: &mut StdRng, scale: f32) -> Vec<f32> {
-    let norm = scale / (DIM as f32).sqrt();
-    (0..DIM).map(|_| <StandardNormal as Distribution<f32>>::sample(&StandardNormal, rng) * norm).collect()
-}
-
-fn add(a: &[f32], b: &[f32]) -> Vec<f32> {
-    a.iter().zip(b).map(|(x, y)| x + y).collect()
-}
-
-/// Every other item for women, categories by the item's position: filters to exercise.
-fn attributes(i: usize, kind: usize) -> Attributes {
-    Attributes {
-        gender: Some(Gender::ALL[i % 2]),
-        category: Some(CATEGORIES[kind % CATEGORIES.len()].to_owned()),
-        ..Attributes::default()
-    }
-}
-
-/// A published model's item vectors, each its own "style".
-fn published(path: &std::path::Path) -> (ItemMatrix, Vec<Vec<u32>>) {
+/// A published model's item vectors, each its own "style", with attributes as the synthetic
+/// shop's: every other item for women, categories by position.
+fn published(path: &std::path::Path, search: &SearchConfig) -> (ServingCatalog, Vec<Vec<ItemId>>) {
     let vectors = ItemVectors::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut builder = ItemMatrixBuilder::new(vectors.dim()).unwrap();
-    for (i, (id, vector)) in vectors.iter().enumerate() {
-        builder.push(id.clone(), &attributes(i, i / 97), vector).unwrap();
-    }
-    let matrix = builder.build();
-    let everything = vec![(0..matrix.len() as u32).collect()];
-    (matrix, everything)
+    let items: Vec<Item> = vectors
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| {
+            let attributes = Attributes {
+                gender: Some(Gender::ALL[i % 2]),
+                category: Some(CATEGORIES[(i / 97) % CATEGORIES.len()].to_owned()),
+                ..Attributes::default()
+            };
+            Item::new(id.clone(), None, None, None, attributes).unwrap()
+        })
+        .collect();
+    let everything = vec![items.iter().map(|item| item.id().clone()).collect()];
+    (ServingCatalog::new(items, &vectors, search.clone()).unwrap(), everything)
 }
 
-/// The catalogue, and for each row its style.
-fn catalogue(options: &Options, rng: &mut StdRng) -> (ItemMatrix, Vec<Vec<u32>>) {
-    let types: Vec<Vec<f32>> = (0..TYPES).map(|_| normal_vector(rng, 1.0)).collect();
-    let styles: Vec<Vec<f32>> =
-        (0..TYPES * STYLES_PER_TYPE).map(|s| add(&types[s / STYLES_PER_TYPE], &normal_vector(rng, 0.6))).collect();
-    let mut rows_by_style = vec![Vec::new(); styles.len()];
-    let mut builder = ItemMatrixBuilder::new(DIM).unwrap();
-    for i in 0..options.items {
-        let style = rng.random_range(0..styles.len());
-        let attributes = attributes(i, style / STYLES_PER_TYPE);
-        let values = add(&styles[style], &normal_vector(rng, options.noise));
-        builder
-            .push(ItemId::new(format!("item-{i}")).unwrap(), &attributes, &Embedding::new(values, DIM).unwrap())
-            .unwrap();
-        rows_by_style[style].push(i as u32);
-    }
-    (builder.build(), rows_by_style)
+/// The synthetic shop, in the rows the service would give it, and for each style its items.
+fn synthetic(options: &Options) -> (ServingCatalog, Vec<Vec<ItemId>>) {
+    let shop = shop::shop(options.items, DIM, options.noise, 42);
+    let by_style =
+        shop.items_by_style.iter().map(|items| items.iter().map(|&i| shop.items[i].id().clone()).collect()).collect();
+    (ServingCatalog::new(shop.items, &shop.vectors, options.search.clone()).unwrap(), by_style)
 }
 
 struct Query {
@@ -129,17 +105,18 @@ struct Query {
     exclude: RowSet,
 }
 
-fn queries(options: &Options, matrix: &ItemMatrix, rows_by_style: &[Vec<u32>], rng: &mut StdRng) -> Vec<Query> {
-    let styles: Vec<&Vec<u32>> = rows_by_style.iter().filter(|rows| !rows.is_empty()).collect();
+fn queries(options: &Options, matrix: &ItemMatrix, items_by_style: &[Vec<ItemId>], rng: &mut StdRng) -> Vec<Query> {
+    let styles: Vec<&Vec<ItemId>> = items_by_style.iter().filter(|items| !items.is_empty()).collect();
     (0..options.queries)
         .map(|_| {
             // A small catalogue leaves some styles empty.
             let style = &styles[rng.random_range(0..styles.len())];
-            let liked: Vec<u32> = (0..3).map(|_| style[rng.random_range(0..style.len())]).collect();
+            let liked: Vec<u32> =
+                (0..3).map(|_| matrix.row_of(style[rng.random_range(0..style.len())].as_str()).unwrap()).collect();
             let mut sum = vec![0.0; matrix.dim()];
             let mut exclude = RowSet::new(matrix.len());
             for &row in &liked {
-                sum = add(&sum, matrix.row(row));
+                sum.iter_mut().zip(matrix.row(row)).for_each(|(total, value)| *total += value);
                 exclude.insert(row);
             }
             Query { vector: Embedding::new(sum, matrix.dim()).unwrap().as_slice().to_vec(), exclude }
@@ -215,11 +192,12 @@ fn main() {
     let options = options();
     let mut rng = StdRng::seed_from_u64(42);
     let started = Instant::now();
-    let (matrix, rows_by_style) = match &options.vectors {
-        Some(path) => published(path),
-        None => catalogue(&options, &mut rng),
+    let (catalog, items_by_style) = match &options.vectors {
+        Some(path) => published(path, &options.search),
+        None => synthetic(&options),
     };
-    let queries = queries(&options, &matrix, &rows_by_style, &mut rng);
+    let matrix = catalog.matrix();
+    let queries = queries(&options, matrix, &items_by_style, &mut rng);
     let source =
         options.vectors.as_ref().map_or(format!("synthetic, noise {}", options.noise), |p| p.display().to_string());
     println!(
@@ -232,24 +210,24 @@ fn main() {
     );
     let search = MatrixSearch::new(options.search.clone());
     let started = Instant::now();
-    search.build(&matrix, "benchmark").unwrap();
+    search.build(matrix, "benchmark").unwrap();
     let took: Duration = started.elapsed();
     println!("index built in {:.1} s on {} threads", took.as_secs_f64(), std::thread::available_parallelism().unwrap());
     let filter = |f: AttributeFilter| matrix.resolve(&f).unwrap();
-    compare("no filter", &matrix, &search, &queries, &ResolvedFilter::default());
+    compare("no filter", matrix, &search, &queries, &ResolvedFilter::default());
     compare(
         "gender (1/2)",
-        &matrix,
+        matrix,
         &search,
         &queries,
         &filter(AttributeFilter::default().with(FilterField::Gender, "women")),
     );
     compare(
         "category (about 1/7)",
-        &matrix,
+        matrix,
         &search,
         &queries,
         &filter(AttributeFilter::default().with(FilterField::Category, "footwear")),
     );
-    concurrent(&matrix, &search, &queries, 5);
+    concurrent(matrix, &search, &queries, 5);
 }

@@ -6,6 +6,9 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::Instant;
 
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tailor_core::vector::dot;
 use tailor_core::{CoreError, ItemMatrix, ResolvedFilter, RowSet, Scored, top_k};
@@ -39,6 +42,9 @@ impl Default for SearchConfig {
 /// filter's rarest value, beats a graph walk through neighbours that mostly fail the filter
 /// (which also misses some that pass: recall 0.91 at a seventh on 100,000 items).
 const EXACT_BELOW_PASSING_SHARE: f64 = 0.3;
+
+/// Seeds the order rows enter the graph in, so a rebuild makes the same graph up to threading.
+const INSERTION_SEED: u64 = 42;
 
 /// How one search was answered, for the metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,13 +108,21 @@ impl MatrixSearch {
         let threads = thread::available_parallelism().map_or(1, |n| n.get());
         // Searches come from the async workers and blocking threads alike: room for both.
         index.reserve_capacity_and_threads(matrix.len(), threads * 4).map_err(failed)?;
-        let rows = matrix.len() as u32;
+        // Rows are grouped by category; inserted in that order, each category's part of the graph
+        // would be built before the next one existed, and links between them would be few
+        // (recall@10 0.89 instead of 0.99 at a million items). A seeded shuffle keeps it uniform.
+        let mut order: Vec<u32> = (0..matrix.len() as u32).collect();
+        order.shuffle(&mut StdRng::seed_from_u64(INSERTION_SEED));
         thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads as u32)
+            let workers: Vec<_> = (0..threads)
                 .map(|first| {
-                    let index = &index;
+                    let (index, order) = (&index, &order);
                     scope.spawn(move || {
-                        (first..rows).step_by(threads).try_for_each(|row| index.add(row as u64, matrix.row(row)))
+                        order
+                            .iter()
+                            .skip(first)
+                            .step_by(threads)
+                            .try_for_each(|&row| index.add(row as u64, matrix.row(row)))
                     })
                 })
                 .collect();

@@ -2,4 +2,5 @@
 
 pub mod broker;
 pub mod models;
+pub mod shop;
 pub mod synthetic;
