@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 
 use crate::filter::{RowCodes, Vocabulary};
+use crate::vector::check_finite;
 use crate::{AttributeFilter, Attributes, CoreError, Embedding, FilterField, ItemId, ResolvedFilter};
 
 /// Item embeddings in one contiguous row-major buffer, with the ids and interned filter
@@ -38,6 +39,14 @@ impl ItemMatrix {
 
     pub fn row_of(&self, id: &str) -> Option<u32> {
         self.rows_by_id.get(id).copied()
+    }
+
+    /// A query this matrix can be searched with: its dimension, every value finite.
+    pub fn check_query(&self, query: &[f32]) -> Result<(), CoreError> {
+        if query.len() != self.dim {
+            return Err(CoreError::DimensionMismatch { expected: self.dim, found: query.len() });
+        }
+        check_finite(query)
     }
 
     /// Whether `row` meets a filter resolved against this matrix.

@@ -1,7 +1,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
-use crate::vector::{check_finite, dot};
+use crate::vector::dot;
 use crate::{CoreError, ItemMatrix, ResolvedFilter, RowSet};
 
 /// A matrix row and its score against the query.
@@ -39,10 +39,7 @@ pub fn top_k(
     exclude: &RowSet,
     filter: &ResolvedFilter,
 ) -> Result<Vec<Scored>, CoreError> {
-    if query.len() != matrix.dim() {
-        return Err(CoreError::DimensionMismatch { expected: matrix.dim(), found: query.len() });
-    }
-    check_finite(query)?;
+    matrix.check_query(query)?;
     if k == 0 {
         return Ok(Vec::new());
     }

@@ -208,26 +208,26 @@ fn main() {
         started.elapsed().as_secs_f64(),
         options.search
     );
-    let search = MatrixSearch::new(options.search.clone());
+    let search = catalog.search();
     let started = Instant::now();
-    search.build(matrix, "benchmark").unwrap();
+    catalog.build_index().unwrap();
     let took: Duration = started.elapsed();
     println!("index built in {:.1} s on {} threads", took.as_secs_f64(), std::thread::available_parallelism().unwrap());
     let filter = |f: AttributeFilter| matrix.resolve(&f).unwrap();
-    compare("no filter", matrix, &search, &queries, &ResolvedFilter::default());
+    compare("no filter", matrix, search, &queries, &ResolvedFilter::default());
     compare(
         "gender (1/2)",
         matrix,
-        &search,
+        search,
         &queries,
         &filter(AttributeFilter::default().with(FilterField::Gender, "women")),
     );
     compare(
         "category (about 1/7)",
         matrix,
-        &search,
+        search,
         &queries,
         &filter(AttributeFilter::default().with(FilterField::Category, "footwear")),
     );
-    concurrent(matrix, &search, &queries, 5);
+    concurrent(matrix, search, &queries, 5);
 }

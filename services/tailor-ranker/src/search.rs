@@ -145,15 +145,11 @@ impl MatrixSearch {
         exclude: &RowSet,
         filter: &ResolvedFilter,
     ) -> Result<(Vec<Scored>, SearchMethod), CoreError> {
+        let exact = || Ok((top_k(matrix, query, k, exclude, filter)?, SearchMethod::Exact));
         let passing_share = matrix.passing_at_most(filter) as f64 / matrix.len().max(1) as f64;
         let graph = self.graph.get().filter(|_| passing_share >= EXACT_BELOW_PASSING_SHARE);
-        let Some(graph) = graph else {
-            return Ok((top_k(matrix, query, k, exclude, filter)?, SearchMethod::Exact));
-        };
-        if query.len() != matrix.dim() {
-            return Err(CoreError::DimensionMismatch { expected: matrix.dim(), found: query.len() });
-        }
-        tailor_core::vector::check_finite(query)?;
+        let Some(graph) = graph else { return exact() };
+        matrix.check_query(query)?;
         if k == 0 {
             return Ok((Vec::new(), SearchMethod::Approximate));
         }
@@ -168,7 +164,7 @@ impl MatrixSearch {
                 // The graph failing is the service's fault, not the request's: answer exactly.
                 eprintln!("approximate search failed, answering exactly: {error}");
                 metrics::record_search_failure();
-                return Ok((top_k(matrix, query, k, exclude, filter)?, SearchMethod::Exact));
+                return exact();
             }
         };
         // Scores from the full-precision rows, so both methods rank and report alike.
