@@ -1,6 +1,8 @@
 // End to end in Debian's Chromium against a running `tailor serve` (real catalogue, trained
-// model): pick three items, see at least five results, like one, see the list change. Saves a
-// screenshot of each page and prints the time from the click to the new list being painted.
+// model): the first screen is a spread across the catalogue; search "sports shoes", pick three,
+// and at least 9 of the 12 results are footwear, no two share a title and at least 10 have
+// photos; like one and see the list change. Saves a screenshot of each page and prints the time
+// from the click to the new list being painted.
 //   TAILOR_URL (default http://127.0.0.1:8080), TAILOR_E2E_OUT (screenshots; default e2e/out),
 //   CHROMIUM (default /usr/bin/chromium)
 import { mkdirSync } from "node:fs";
@@ -26,22 +28,44 @@ try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   const failures = [];
   page.on("pageerror", (e) => failures.push(e.message));
+  const firstPage = page.waitForResponse((r) => r.url().includes("/v1/items?"));
   await page.goto(url);
   await page.getByRole("heading", { name: "Pick a few things you like" }).waitFor();
   const cards = page.locator("ul.grid button.card");
   await cards.first().waitFor();
+  // The first screen covers the catalogue: many article types, more than one gender.
+  const opening = (await (await firstPage).json()).items.slice(0, 24);
+  const types = new Set(opening.map((i) => i.attributes.article_type));
+  const genders = new Set(opening.map((i) => i.attributes.gender));
+  check(types.size >= 12 && genders.size >= 2, `the first screen is not a spread: ${[...types].join(", ")}; ${[...genders].join(", ")}`);
   // Real photos: every card image has alt text and has loaded.
   await page.waitForFunction(() => [...document.querySelectorAll("ul.grid img")].slice(0, 6).every((i) => i.complete && i.naturalWidth > 0));
   check((await page.locator("ul.grid img:not([alt])").count()) === 0, "an image without alt text");
+  await page.screenshot({ path: join(out, "first-screen.png"), fullPage: false });
+
+  const searched = page.waitForResponse((r) => r.url().includes("q=sports+shoes"));
+  await page.getByLabel("Search").fill("sports shoes");
+  const shoes = (await (await searched).json()).items;
+  check(shoes.length >= 3 && shoes.slice(0, 3).every((i) => i.attributes.article_type === "Sports Shoes"), "the search finds sports shoes");
+  await page.waitForFunction((id) => document.querySelector("ul.grid button.card img")?.getAttribute("src")?.includes(`/${id}/`), shoes[0].id);
   for (const n of [0, 1, 2]) await cards.nth(n).click();
   check((await page.locator("button.card[aria-pressed=true]").count()) === 3, "three items are picked");
   await page.screenshot({ path: join(out, "selection.png"), fullPage: false });
 
+  const answered = page.waitForResponse((r) => r.url().includes("/recommendations?") && r.ok());
   await page.getByRole("button", { name: /Show recommendations \(3 picked\)/ }).click();
   const results = page.locator("ol.results > li");
-  await page.waitForFunction(() => document.querySelectorAll("ol.results > li").length >= 5, null, { timeout: 10_000 });
+  await page.waitForFunction(() => document.querySelectorAll("ol.results > li").length >= 12, null, { timeout: 10_000 });
   const count = await results.count();
-  check(count >= 5, `only ${count} results`);
+  check(count === 12, `${count} results, not 12`);
+  const served = (await (await answered).json()).items;
+  const footwear = served.filter((r) => r.item.attributes.category === "Footwear").length;
+  check(footwear >= 9, `only ${footwear} of 12 results are footwear after picking three sports shoes`);
+  const titles = await page.locator("ol.results strong").allTextContents();
+  check(new Set(titles).size === titles.length, `results repeat a title: ${titles.join(" | ")}`);
+  await page.waitForFunction(() => [...document.querySelectorAll("ol.results img")].every((i) => i.complete));
+  const photos = await page.locator("ol.results img").evaluateAll((images) => images.filter((i) => i.naturalWidth > 0).length);
+  check(photos >= 10, `only ${photos} of 12 results show a photo`);
   const reasons = await page.locator("ol.results em").allTextContents();
   check(reasons.some((r) => r.startsWith("similar to")), `no result explains itself: ${reasons.join(" | ")}`);
   await page.screenshot({ path: join(out, "results.png"), fullPage: false });
@@ -62,7 +86,7 @@ try {
   await page.screenshot({ path: join(out, "after-like.png"), fullPage: false });
   check(failures.length === 0, `page errors: ${failures.join("; ")}`);
   console.log(
-    `e2e passed: ${count} results; after a like the list changed, painted ${timing.clickToPaint.toFixed(1)} ms after the click ` +
+    `e2e passed: ${count} results, ${footwear} footwear, ${photos} with photos; after a like the list changed, painted ${timing.clickToPaint.toFixed(1)} ms after the click ` +
       `(${timing.answerToPaint.toFixed(1)} ms after the API answered); screenshots in ${out}`,
   );
 } finally {

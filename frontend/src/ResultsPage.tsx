@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
-import { type Recommendation, recommendations as loadRecommendations } from "./api";
+import { type Item, type Recommendation, recommendations as loadRecommendations } from "./api";
 import type { EventBatcher } from "./events";
 
 interface Props {
@@ -79,10 +79,10 @@ export function ResultsPage({ visitor, batcher, onBack, load = loadRecommendatio
                 <img src={r.item.image_url} alt={r.item.title ?? r.item.id} width={150} height={200} />
               </a>
             ) : (
-              <span className="no-photo" aria-hidden="true" />
+              <TextCard item={r.item} />
             )}
             <strong>{r.item.title}</strong>
-            {r.item.attributes.colour && <span>{r.item.attributes.colour}</span>}
+            {kind(r.item) && <span className="kind">{kind(r.item)}</span>}
             <em>{r.reason}</em>
             <span className="actions">
               <button type="button" aria-label={`Like ${r.item.title}`} onClick={() => void react(r.item.id, "like")}>Like</button>
@@ -92,5 +92,21 @@ export function ResultsPage({ visitor, batcher, onBack, load = loadRecommendatio
         ))}
       </ol>
     </section>
+  );
+}
+
+/** What kind of item it is, as a shopper reads it: "Sports Shoes · White". */
+function kind(item: Item): string {
+  return [item.attributes.article_type, item.attributes.colour].filter(Boolean).join(" · ");
+}
+
+/** Stands in for a photo the shop has not supplied: the item's kind and colour, set as a card. */
+function TextCard({ item }: { item: Item }) {
+  return (
+    <span className="text-card" role="img" aria-label={`${item.title ?? item.id}: no photo`}>
+      <span className="text-card-type">{item.attributes.article_type ?? "Item"}</span>
+      {item.attributes.colour && <span className="text-card-colour">{item.attributes.colour}</span>}
+      <span className="text-card-note">no photo yet</span>
+    </span>
   );
 }

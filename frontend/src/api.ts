@@ -58,16 +58,20 @@ export async function session(): Promise<Session> {
   return created;
 }
 
+/** Items with photos to pick from, in the service's spread order: one from each shelf (gender and
+ * article type) in turn, so any page, filtered or searched, shows variety. */
 export function items(filter: { gender?: string; category?: string; q?: string }, limit = 48): Promise<{ items: Item[]; total: number }> {
-  const query = new URLSearchParams({ limit: String(limit), with_photo: "true" });
+  const query = new URLSearchParams({ limit: String(limit), with_photo: "true", order: "spread" });
   if (filter.gender) query.set("gender", filter.gender);
   if (filter.category) query.set("category", filter.category);
   if (filter.q) query.set("q", filter.q);
   return call(`/v1/items?${query}`);
 }
 
+/** The visitor's live top k; items with a photo are preferred, as a shop's page would. */
 export async function recommendations(visitor: string, k = 12): Promise<Recommendation[]> {
-  const body = await call<{ items: Recommendation[] }>(`/v1/users/${encodeURIComponent(visitor)}/recommendations?k=${k}`);
+  const query = new URLSearchParams({ k: String(k), prefer_photos: "true" });
+  const body = await call<{ items: Recommendation[] }>(`/v1/users/${encodeURIComponent(visitor)}/recommendations?${query}`);
   return body.items;
 }
 

@@ -5,7 +5,12 @@ import { EventBatcher, type Transport } from "./events";
 import { ResultsPage } from "./ResultsPage";
 import { SelectionPage } from "./SelectionPage";
 
-const item = (id: string, title: string): Item => ({ id, title, image_url: `/v1/items/${id}/image`, attributes: { colour: "Navy Blue" } });
+const item = (id: string, title: string): Item => ({
+  id,
+  title,
+  image_url: `/v1/items/${id}/image`,
+  attributes: { colour: "Navy Blue", article_type: "Shirts" },
+});
 
 afterEach(cleanup);
 
@@ -47,7 +52,7 @@ describe("ResultsPage", () => {
     const load = vi.fn().mockResolvedValueOnce(first).mockResolvedValue(second);
     render(<ResultsPage visitor="s" batcher={batcher} onBack={() => {}} load={load} />);
     expect(await screen.findByText("similar to Navy Shirt")).toBeTruthy();
-    expect(screen.getByText("Navy Blue")).toBeTruthy();
+    expect(screen.getByText("Shirts · Navy Blue")).toBeTruthy();
     await act(async () => {
       fireEvent.click(screen.getByRole("button", { name: "Like Blue Shirt" }));
     });
@@ -55,6 +60,16 @@ describe("ResultsPage", () => {
     const sent = posted.flatMap((body) => (JSON.parse(body) as { events: { kind: string; item_id: string }[] }).events);
     expect(sent).toContainEqual(expect.objectContaining({ kind: "view", item_id: "1" }));
     expect(sent).toContainEqual(expect.objectContaining({ kind: "like", item_id: "1" }));
+    batcher.stop();
+  });
+
+  it("gives an item without a photo a card that says what it is", async () => {
+    const batcher = new EventBatcher("s", "tok", { post: async () => true, beacon: () => true }, 100, 60_000);
+    const plain: Recommendation = { item: { ...item("5", "Plain Tee"), image_url: null }, score: 0.7, reason: "close to your picks taken together" };
+    render(<ResultsPage visitor="s" batcher={batcher} onBack={() => {}} load={async () => [plain]} />);
+    const card = await screen.findByRole("img", { name: "Plain Tee: no photo" });
+    expect(card.textContent).toContain("Shirts");
+    expect(card.textContent).toContain("no photo yet");
     batcher.stop();
   });
 });

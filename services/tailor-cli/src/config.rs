@@ -144,6 +144,8 @@ pub struct ServeConfig {
     pub app_dir: PathBuf,
     /// Exact top-K up to a catalogue size, an approximate (HNSW) index above it.
     pub search: tailor_ranker::SearchConfig,
+    /// The photo preference, duplicate and reason thresholds of ranking.
+    pub ranking: tailor_ranker::RankingConfig,
 }
 
 impl Default for ServeConfig {
@@ -154,6 +156,7 @@ impl Default for ServeConfig {
             admin_token: None,
             app_dir: PathBuf::from("frontend/dist"),
             search: tailor_ranker::SearchConfig::default(),
+            ranking: tailor_ranker::RankingConfig::default(),
         }
     }
 }

@@ -2,6 +2,8 @@
 //! now, published as the next version of the model store and announced on the models topic; and
 //! the offline cold-start evaluation against the baselines.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -12,15 +14,19 @@ use tailor_catalog::CatalogStore;
 use tailor_core::{Attributes, Item};
 use tailor_embed::best_device;
 use tailor_log::EventLog;
-use tailor_models::{DataWindow, Manifest, ModelStore, PublishedModel, TrainingSummary, TwoTowerWeights};
+use tailor_models::{DataWindow, LoadedModel, Manifest, ModelStore, PublishedModel, TrainingSummary, TwoTowerWeights};
+use tailor_ranker::{ActiveModel, RankerError, ServingCatalog, TextQuery};
 use tailor_stream::ItemVectors;
-use tailor_trainer::{Dataset, EvalRow, Method, ModalityVectors, Split, evaluate, item_outputs, train};
+use tailor_trainer::{Dataset, EvalRow, Method, ModalityVectors, Role, Split, evaluate, item_outputs, train};
 
 use crate::config::Config;
 use crate::embed::{PHOTO_ONLY, TEXT_ONLY};
 use crate::events::is_held_by_another_process;
 use crate::events::{Interactions, open_log, read_interactions, wire_format};
+use crate::picks;
 use crate::retrain::{delegate_to_service, retrain_due};
+use crate::served::{self, PersonaCheck};
+use crate::text::{JointTextEncoder, SharedTextEncoder};
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -40,6 +46,12 @@ pub struct EvalArgs {
     /// Where to write the figures as JSON [default: DATA_DIR/models/eval.json].
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Pick-consistency seeds per attribute group and number of picks.
+    #[arg(long, default_value_t = picks::TRIALS)]
+    trials: usize,
+    /// Fail when the served ranking falls below the content baseline on pick consistency.
+    #[arg(long)]
+    check: bool,
 }
 
 /// How many revealed interactions the evaluation gives each held-out user.
@@ -51,6 +63,7 @@ pub const SCHEDULE_CHECK: Duration = Duration::from_secs(5);
 /// The catalogue items that have content vectors, in id order, and the dataset over them.
 struct TrainingInputs {
     items: Vec<Item>,
+    vectors: ItemVectors,
     dataset: Dataset,
     interactions: Interactions,
 }
@@ -68,7 +81,7 @@ impl TrainingInputs {
         let interactions = read_interactions(config, log, wire_format(config).as_ref())?;
         let content = items.iter().map(|i| (i.id().clone(), vectors.get(i.id().as_str()).expect("filtered").clone()));
         let dataset = Dataset::new(content.collect(), interactions.events.iter().cloned())?;
-        Ok(TrainingInputs { items, dataset, interactions })
+        Ok(TrainingInputs { items, vectors, dataset, interactions })
     }
 
     fn attributes(&self) -> Vec<&Attributes> {
@@ -107,6 +120,33 @@ fn metrics_of(rows: &[EvalRow]) -> std::collections::BTreeMap<String, f64> {
         .collect()
 }
 
+fn persona_check<'a>(
+    config: &Config,
+    catalog: &'a ServingCatalog,
+    model: &'a ActiveModel,
+    dataset: &'a Dataset,
+    split: Split,
+) -> PersonaCheck<'a> {
+    let max_k = REVEALED.iter().copied().max().unwrap_or(0);
+    PersonaCheck { catalog, model, ranking: config.serve.ranking.clone(), dataset, split, max_k, seed: EVAL_SEED }
+}
+
+/// The free-text encoder, when `tailor embed` has made its joint space; without it free text is
+/// neither tuned nor evaluated.
+fn text_encoder(config: &Config) -> Option<SharedTextEncoder> {
+    match JointTextEncoder::load(config) {
+        Ok(encoder) => Some(SharedTextEncoder(std::sync::Mutex::new(encoder))),
+        Err(error) => {
+            println!("free text is not evaluated: {error:#}");
+            None
+        }
+    }
+}
+
+fn evaluation_error(error: anyhow::Error) -> RankerError {
+    RankerError::Evaluation(format!("{error:#}"))
+}
+
 /// One training run: read, train, evaluate, publish, announce.
 pub fn train_once(config: &Config, log: &dyn EventLog, item_attributes: bool) -> anyhow::Result<Manifest> {
     let store = ModelStore::open(&config.models_dir())?;
@@ -134,15 +174,20 @@ pub fn train_once(config: &Config, log: &dyn EventLog, item_attributes: bool) ->
     let training_started = Instant::now();
     let trained = train(&inputs.dataset, &attributes, &split, &train_config, device, &mut |epoch| {
         println!(
-            "  epoch {:>2}: train MSE {:.4}, validation MSE {:.4} ({:.0} ms)",
-            epoch.epoch, epoch.train_mse, epoch.validation_mse, epoch.millis
+            "  epoch {:>2}: MSE {:.4} / validation {:.4}, retrieval {:.4} / validation {:.4} ({:.0} ms)",
+            epoch.epoch,
+            epoch.train_mse,
+            epoch.validation_mse,
+            epoch.train_retrieval,
+            epoch.validation_retrieval,
+            epoch.millis
         )
     })?;
     let training_seconds = training_started.elapsed().as_secs_f64();
     let best = &trained.epochs[trained.best_epoch as usize - 1];
     println!(
-        "trained in {training_seconds:.1} s; kept epoch {} (validation MSE {:.4})",
-        trained.best_epoch, best.validation_mse
+        "trained in {training_seconds:.1} s; kept epoch {} (validation MSE {:.4}, retrieval {:.4})",
+        trained.best_epoch, best.validation_mse, best.validation_retrieval
     );
     let rows = evaluate(
         &inputs.dataset,
@@ -154,7 +199,7 @@ pub fn train_once(config: &Config, log: &dyn EventLog, item_attributes: bool) ->
         EVAL_SEED,
     )?;
     let item_vectors = model_item_vectors(&trained.weights, &inputs, &attributes)?;
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         version: 0,
         parent: None,
         created_at_ms: tailor_log::now_ms(),
@@ -180,11 +225,51 @@ pub fn train_once(config: &Config, log: &dyn EventLog, item_attributes: bool) ->
             seconds: training_seconds,
         },
         metrics: metrics_of(&rows),
+        blend: None,
     };
+    // The blend is chosen with the model as serving will run it, on validation data only: the
+    // best on the validation cells of pick consistency among the blends that keep the served
+    // ranking ahead of popularity for the persona evaluation's validation users. The figures
+    // printed are the test cells' and the held-out users'.
+    let catalog = picks::serving_catalog(config, inputs.items.clone(), &inputs.vectors)?;
+    let loaded =
+        LoadedModel { manifest: manifest.clone(), towers: trained.weights.clone(), item_vectors: item_vectors.clone() };
+    let mut served = ActiveModel::new(&catalog, loaded)?;
+    let blend = {
+        let check = persona_check(config, &catalog, &served, &inputs.dataset, split);
+        let mut validation = HashMap::new();
+        let mut ahead_of_popularity = |picks: usize, weights| {
+            let (cases, popular) = match validation.entry(picks) {
+                Entry::Occupied(known) => known.into_mut(),
+                Entry::Vacant(slot) => {
+                    let cases = check.cases(Role::Validation, picks).map_err(evaluation_error)?;
+                    let popular = check.popularity(&cases);
+                    slot.insert((cases, popular))
+                }
+            };
+            Ok(check.score(cases, picks, weights).ndcg_at_10 > *popular)
+        };
+        let encoder = text_encoder(config);
+        let text = encoder.as_ref().map(|e| e as &dyn TextQuery);
+        picks::evaluation(config, &catalog, Some(&served), &inputs.interactions.events, text, picks::TRIALS)
+            .choose_blend(&mut ahead_of_popularity)?
+    };
+    println!(
+        "served blend for free text alone, then 1-5 liked items: model weight {:?}, weight of the picks' shared attributes {:?}",
+        blend.model_weight, blend.attribute_weight
+    );
+    served.blend = blend.clone();
+    let mut rows = rows;
+    served::add_rows(&persona_check(config, &catalog, &served, &inputs.dataset, split), &REVEALED, &mut rows)?;
+    let scores = picks::evaluation(config, &catalog, Some(&served), &inputs.interactions.events, None, picks::TRIALS)
+        .evaluate()?;
+    manifest.metrics.extend(picks::metrics(&scores));
+    manifest.blend = Some(blend);
     let manifest = store.publish(PublishedModel { manifest, towers: trained.weights, item_vectors })?;
     tailor_ranker::announce(log, wire_format(config).as_ref(), &config.events.models.name, &store, &manifest)
         .map_err(anyhow::Error::msg)?;
     print_table(&rows);
+    picks::print(&scores);
     println!(
         "published model version {} (parent {:?}) to {} and announced it on {} in {:.1} s",
         manifest.version,
@@ -279,6 +364,13 @@ pub fn eval(config: &Config, args: EvalArgs) -> anyhow::Result<()> {
         &REVEALED,
         EVAL_SEED,
     )?;
+    let catalog = picks::serving_catalog(config, inputs.items.clone(), &inputs.vectors)?;
+    let served = model.map(|loaded| ActiveModel::new(&catalog, loaded)).transpose()?;
+    let mut rows = rows;
+    if let Some(served) = &served {
+        let check = persona_check(config, &catalog, served, &inputs.dataset, Split::default());
+        served::add_rows(&check, &REVEALED, &mut rows)?;
+    }
     match version {
         Some(v) => println!(
             "model version {v}, evaluated on the events in the log now ({:.1} s):",
@@ -287,10 +379,31 @@ pub fn eval(config: &Config, args: EvalArgs) -> anyhow::Result<()> {
         None => println!("no model yet: baselines only ({:.1} s):", started.elapsed().as_secs_f64()),
     }
     print_table(&rows);
+
+    let started = Instant::now();
+    let encoder = text_encoder(config);
+    let text = encoder.as_ref().map(|e| e as &dyn TextQuery);
+    let evaluation =
+        picks::evaluation(config, &catalog, served.as_ref(), &inputs.interactions.events, text, args.trials);
+    let scores = evaluation.evaluate()?;
+    if let Some(served) = &served {
+        let blend = &served.blend;
+        println!(
+            "served blend for free text alone, then 1-5 liked items: model weight {:?}, weight of the picks' shared attributes {:?}",
+            blend.model_weight, blend.attribute_weight
+        );
+    }
+    picks::print(&scores);
+    println!("({:.1} s)", started.elapsed().as_secs_f64());
     let output = args.output.unwrap_or_else(|| store.dir().join("eval.json"));
-    let json = serde_json::json!({ "version": version, "revealed": REVEALED, "rows": rows });
+    let json =
+        serde_json::json!({ "version": version, "revealed": REVEALED, "rows": rows, "pick_consistency": scores });
     std::fs::write(&output, serde_json::to_vec_pretty(&json)?)
         .with_context(|| format!("writing {}", output.display()))?;
     println!("wrote {}", output.display());
+    let shortfalls = picks::shortfalls(&scores);
+    if args.check && !shortfalls.is_empty() {
+        anyhow::bail!("pick consistency: {}", shortfalls.join("; "));
+    }
     Ok(())
 }

@@ -74,6 +74,11 @@ impl AttributeFilter {
     pub fn is_empty(&self) -> bool {
         self.constraints.is_empty()
     }
+
+    /// Whether the filter restricts `field`.
+    pub fn constrains(&self, field: FilterField) -> bool {
+        self.constraints.iter().any(|(f, _)| *f == field)
+    }
 }
 
 /// Interned attribute values of one field, so a filter test is an integer comparison.
@@ -90,7 +95,7 @@ impl Vocabulary {
         *self.codes.entry(value.to_lowercase()).or_insert(next)
     }
 
-    fn code(&self, value: &str) -> Option<u32> {
+    pub(crate) fn code(&self, value: &str) -> Option<u32> {
         self.codes.get(&value.to_lowercase()).copied()
     }
 }

@@ -102,6 +102,13 @@ impl ItemMatrix {
             .min_by_key(|r| r.len())
     }
 
+    /// The rows whose `field` is `value` (case-insensitive), ascending; none for a value no row has.
+    pub fn rows_holding(&self, field: FilterField, value: &str) -> &[u32] {
+        self.vocabularies[field.index()]
+            .code(value)
+            .map_or(&[][..], |code| self.rows_by_code[field.index()][code as usize].as_slice())
+    }
+
     /// The rows of the given ids; ids not in the matrix are skipped.
     pub fn rows_of<'a>(&self, ids: impl IntoIterator<Item = &'a ItemId>) -> RowSet {
         let mut set = RowSet::new(self.len());
@@ -239,6 +246,20 @@ mod tests {
             bound(AttributeFilter::default().with(FilterField::Gender, "men").with(FilterField::Colour, "red")),
             1
         );
+    }
+
+    #[test]
+    fn rows_holding_a_value_are_listed_case_insensitively() {
+        let mut builder = ItemMatrixBuilder::new(2).unwrap();
+        for (i, gender) in [Gender::Men, Gender::Women, Gender::Men].iter().enumerate() {
+            let attributes = Attributes { gender: Some(*gender), ..Default::default() };
+            builder.push(ItemId::new(format!("i{i}")).unwrap(), &attributes, &embedding(&[1.0, 0.0])).unwrap();
+        }
+        let matrix = builder.build();
+        assert_eq!(matrix.rows_holding(FilterField::Gender, "MEN"), &[0, 2]);
+        assert_eq!(matrix.rows_holding(FilterField::Gender, "women"), &[1]);
+        assert!(matrix.rows_holding(FilterField::Gender, "girls").is_empty());
+        assert!(matrix.rows_holding(FilterField::Colour, "red").is_empty());
     }
 
     #[test]

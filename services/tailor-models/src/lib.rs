@@ -8,7 +8,7 @@ mod store;
 mod towers;
 
 pub use item_vectors::ItemVectors;
-pub use manifest::{DataWindow, Manifest, TrainingSummary};
+pub use manifest::{Blend, DataWindow, Manifest, TrainingSummary};
 pub use store::{LoadedModel, ModelStore, PublishedModel, StoredVersion, TrainingLock};
 pub use towers::TwoTowerWeights;
 

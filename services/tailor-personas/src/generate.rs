@@ -1,6 +1,8 @@
 //! Seeded synthetic users and their ratings. Each user belongs to a persona, shops for one of its
 //! genders and keeps a personal subset of its preferences, a taste vector pulled towards one item
-//! it loves, a rating bias and noise. An item's rating grows with the attribute matches and with
+//! it loves, a rating bias and noise. Within the persona each user has a sub-style taken from the
+//! item it loves: one or two focus article types, favourite brands, a favourite colour and a price
+//! band, which it browses more and rates higher, so its likes hang together at the item level. An item's rating grows with the attribute matches and with
 //! the cosine between the user's taste and the item's vector (standardised per user); scores
 //! outside 1-10 are clipped and counted. Users rate items they browse: mostly their persona's
 //! shelves, weighted by a seeded item popularity, plus some of their gender's section and some of
@@ -11,7 +13,7 @@ use std::collections::HashSet;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tailor_core::vector::dot;
-use tailor_core::{Attributes, Embedding, Gender, ItemId, PriceBands, RATING_MAX, RATING_MIN};
+use tailor_core::{Attributes, Embedding, Gender, ItemId, PriceBand, PriceBands, RATING_MAX, RATING_MIN};
 use tailor_events::{EventSource, Interaction, InteractionKind, SubjectKind};
 
 use crate::{LlmRater, Persona, PersonaError};
@@ -59,14 +61,23 @@ const USAGE: f32 = 0.7;
 const SEASON: f32 = 0.4;
 const PRICE_BAND: f32 = 0.6;
 const EMBEDDING: f32 = 1.3;
+/// A user's own sub-style, on top of the persona's preferences.
+const FOCUS_TYPE: f32 = 1.2;
+const FAVOURITE_BRAND: f32 = 0.6;
+const FAVOURITE_COLOUR: f32 = 0.5;
+const OWN_PRICE_BAND: f32 = 0.4;
 /// Items for another gender are rarely wanted.
 const WRONG_GENDER: f32 = -3.0;
-const BASE_RATING: f32 = 4.0;
+/// Chosen with the sub-style bonuses so that ratings centre where the seed report's did (mean 5.5).
+const BASE_RATING: f32 = 3.4;
 const NOISE: f32 = 0.8;
-/// Share of each user's ratings from the persona's shelves and from the user's gender section;
-/// the rest is anything in the catalogue.
-const FROM_SHELVES: f64 = 0.6;
+/// Share of each user's ratings from the user's focus shelf (its focus article types), from the
+/// persona's shelves and from the user's gender section; the rest is anything in the catalogue.
+const FROM_FOCUS: f64 = 0.3;
+const FROM_SHELVES: f64 = 0.3;
 const FROM_SECTION: f64 = 0.25;
+/// Brands a user favours: the loved item's and those of this many more of its focus shelf.
+const MORE_BRANDS: usize = 2;
 const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;
 /// The standard deviation of log popularity: the top 1% of items draw about a fifth of the
 /// browsing.
@@ -92,6 +103,11 @@ struct User<'p> {
     gender: Gender,
     article_types: Vec<String>,
     colours: Vec<String>,
+    /// The sub-style: article types, brands and colour of the item it loves, and its price band.
+    focus_types: Vec<String>,
+    brands: Vec<String>,
+    colour: Option<String>,
+    price_band: Option<PriceBand>,
     taste: Embedding,
     bias: f32,
 }
@@ -118,6 +134,11 @@ impl User<'_> {
         score += SEASON * f32::from(matches(&self.persona.seasons, &a.season) as u8);
         let band = bands.zip(a.price).map(|(bands, price)| bands.band(price));
         score += PRICE_BAND * f32::from(band.is_some_and(|b| self.persona.price_bands.contains(&b)) as u8);
+        score += FOCUS_TYPE * f32::from(matches(&self.focus_types, &a.article_type) as u8);
+        score += FAVOURITE_BRAND * f32::from(matches(&self.brands, &a.brand) as u8);
+        score += FAVOURITE_COLOUR
+            * f32::from(self.colour.is_some() && self.colour == a.colour.as_deref().map(str::to_lowercase));
+        score += OWN_PRICE_BAND * f32::from(band.is_some() && band == self.price_band);
         score
     }
 }
@@ -184,16 +205,38 @@ pub fn generate(
         // Shop for a gender that has shelves.
         let usable: Vec<&(Gender, Shelf)> = shelves[p].iter().filter(|(_, shelf)| !shelf.is_empty()).collect();
         let (gender, shelf) = usable[rng.random_range(0..usable.len())];
-        let loved = catalogue[shelf.pick(&mut rng)].vector;
+        let loved = &catalogue[shelf.pick(&mut rng)];
         let taste = Embedding::new(
-            descriptions[p].as_slice().iter().zip(loved.as_slice()).map(|(d, l)| d + 0.5 * l).collect(),
-            loved.dim(),
+            descriptions[p].as_slice().iter().zip(loved.vector.as_slice()).map(|(d, l)| d + 0.5 * l).collect(),
+            loved.vector.dim(),
         )?;
+        let article_types = personal_subset(&mut rng, &persona.article_types);
+        let lower = |value: &Option<String>| value.as_deref().map(str::to_lowercase);
+        // The loved item's type, and now and then a second of the user's types.
+        let mut focus_types: Vec<String> = lower(&loved.attributes.article_type).into_iter().collect();
+        if rng.random_bool(0.4) {
+            focus_types.push(article_types[rng.random_range(0..article_types.len())].clone());
+        }
+        let focus = Shelf::new(
+            (0..catalogue.len()).filter(|&i| {
+                let a = catalogue[i].attributes;
+                gender_fits(*gender, a) && matches(&focus_types, &a.article_type)
+            }),
+            &popularity,
+        );
+        let mut brands: Vec<String> = lower(&loved.attributes.brand).into_iter().collect();
+        if !focus.is_empty() {
+            brands.extend((0..MORE_BRANDS).filter_map(|_| lower(&catalogue[focus.pick(&mut rng)].attributes.brand)));
+        }
         let user = User {
             persona,
             gender: *gender,
-            article_types: personal_subset(&mut rng, &persona.article_types),
+            article_types,
             colours: personal_subset(&mut rng, &persona.colours),
+            focus_types,
+            brands,
+            colour: lower(&loved.attributes.colour),
+            price_band: bands.as_ref().zip(loved.attributes.price).map(|(bands, price)| bands.band(price)),
             taste,
             bias: 0.6 * normal(&mut rng),
         };
@@ -205,9 +248,11 @@ pub fn generate(
                 break;
             }
             let draw: f64 = rng.random();
-            let row = if draw < FROM_SHELVES {
+            let row = if draw < FROM_FOCUS && !focus.is_empty() {
+                focus.pick(&mut rng)
+            } else if draw < FROM_FOCUS + FROM_SHELVES {
                 shelf.pick(&mut rng)
-            } else if draw < FROM_SHELVES + FROM_SECTION && !section.is_empty() {
+            } else if draw < FROM_FOCUS + FROM_SHELVES + FROM_SECTION && !section.is_empty() {
                 section.pick(&mut rng)
             } else {
                 rng.random_range(0..catalogue.len())

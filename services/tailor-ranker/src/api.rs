@@ -10,13 +10,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use tailor_core::{ImageRef, InteractionKind};
+use tailor_core::{AttributeFilter, Embedding, ImageRef, InteractionKind};
 use tailor_events::{Event, EventSource, Interaction, SubjectKind};
 use tailor_log::Message;
 use tailor_stream::SubjectKey;
 
 use crate::params::{MAX_K, MAX_PAGE, Params, check_diversity, filter_from_map};
-use crate::recommend::{Signals, recommend, taste_from, taste_with_text};
+use crate::recommend::{Request, Signals, recommend, taste_from};
 use crate::views::{ItemView, RecommendationsView};
 use crate::{ApiError, Service, metrics};
 
@@ -83,37 +83,37 @@ pub async fn list_items(
     State(service): Shared,
     raw: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let params = query(raw, &["offset", "limit", "q", "with_photo"])?;
+    let params = query(raw, &["offset", "limit", "q", "with_photo", "order"])?;
     let (offset, limit) = (params.offset()?, params.count("limit", 24, MAX_PAGE)?);
-    let with_photo = match params.get("with_photo") {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(ApiError::InvalidParameter {
-                name: "with_photo",
-                reason: format!("{other:?} is not true or false"),
-            });
+    let with_photo = params.flag("with_photo")?;
+    let catalog = &service.catalog;
+    let matrix = catalog.matrix();
+    let rows: Box<dyn Iterator<Item = u32>> = match params.get("order").unwrap_or("id") {
+        "id" => Box::new(0..matrix.len() as u32),
+        "spread" => Box::new(catalog.spread().iter().copied()),
+        other => {
+            let reason = format!("{other:?} is not id or spread");
+            return Err(ApiError::InvalidParameter { name: "order", reason });
         }
     };
     // A search matches every word of the query in the title, case-insensitively.
     let words: Vec<String> =
         params.get("q").map(|q| q.split_whitespace().map(str::to_lowercase).collect()).unwrap_or_default();
-    let matrix = service.catalog.matrix();
     let filter = matrix
         .resolve(&params.filter())
         .map_err(|e| ApiError::InvalidParameter { name: "filter", reason: e.to_string() })?;
-    let item_of = |row: u32| service.catalog.item(matrix.id(row).as_str()).expect("matrix rows are catalogue items");
-    let rows: Vec<u32> = (0..matrix.len() as u32)
+    let rows: Vec<u32> = rows
         .filter(|&row| matrix.passes(row, &filter))
-        .filter(|&row| !with_photo || item_of(row).image().is_some())
+        .filter(|&row| !with_photo || catalog.item_at(row).image().is_some())
         .filter(|&row| {
             words.is_empty() || {
-                let title = item_of(row).title().unwrap_or_default().to_lowercase();
+                let title = catalog.item_at(row).title().unwrap_or_default().to_lowercase();
                 words.iter().all(|word| title.contains(word.as_str()))
             }
         })
         .collect();
-    let items: Vec<ItemView> = rows.iter().skip(offset).take(limit).map(|&row| ItemView::of(item_of(row))).collect();
+    let items: Vec<ItemView> =
+        rows.iter().skip(offset).take(limit).map(|&row| ItemView::of(catalog.item_at(row))).collect();
     Ok(Json(json!({ "items": items, "total": rows.len(), "offset": offset, "limit": limit })).into_response())
 }
 
@@ -138,17 +138,37 @@ pub async fn item_image(State(service): Shared, Path(id): Path<String>) -> Resul
         .into_response())
 }
 
+/// A ranking request from a GET route's `k`, `diversity` and `prefer_photos`.
+fn ranking_request<'a>(
+    params: &Params,
+    taste: Option<&'a Embedding>,
+    signals: &'a Signals<'a>,
+    filter: &'a AttributeFilter,
+) -> Result<Request<'a>, ApiError> {
+    Ok(Request {
+        taste,
+        signals,
+        described: false,
+        k: params.count("k", DEFAULT_K, MAX_K)?,
+        filter,
+        diversity: params.diversity()?,
+        prefer_photos: params.flag("prefer_photos")?,
+    })
+}
+
 pub async fn similar_items(
     State(service): Shared,
     Path(id): Path<String>,
     raw: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let params = query(raw, &["k", "diversity"])?;
-    let k = params.count("k", DEFAULT_K, MAX_K)?;
+    let params = query(raw, &["k", "diversity", "prefer_photos"])?;
     let catalog = &service.catalog;
     let signals = Signals { items: vec![(id.as_str(), InteractionKind::Like)] };
-    let taste = taste_from(catalog, &signals, &service.weights)?;
-    let recommendations = recommend(catalog, None, taste.as_ref(), &signals, k, &params.filter(), params.diversity()?)?;
+    let taste = taste_from(catalog, &signals, None, &service.weights)?;
+    let filter = params.filter();
+    let request = ranking_request(&params, taste.as_ref(), &signals, &filter)?;
+    // Similar items are similar in content, whatever the model learned.
+    let recommendations = recommend(catalog, None, &service.ranking, &request)?;
     Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())
 }
 
@@ -163,6 +183,9 @@ pub struct ColdStartRequest {
     text: Option<String>,
     k: Option<usize>,
     diversity: Option<f32>,
+    /// Rank items with a photo higher (by `serve.ranking.photo_boost`).
+    #[serde(default)]
+    prefer_photos: bool,
     #[serde(default)]
     filter: HashMap<String, String>,
 }
@@ -207,9 +230,18 @@ pub async fn cold_start(
             Some(embedded.map_err(|reason| ApiError::InvalidParameter { name: "text", reason })?)
         }
     };
-    let taste = taste_with_text(catalog, &signals, text.as_ref(), &service.weights)?;
+    let taste = taste_from(catalog, &signals, text.as_ref(), &service.weights)?;
     let model = service.model.load_full();
-    let recommendations = recommend(catalog, model.as_deref(), taste.as_ref(), &signals, k, &filter, diversity)?;
+    let ranked = Request {
+        taste: taste.as_ref(),
+        signals: &signals,
+        described: text.is_some(),
+        k,
+        filter: &filter,
+        diversity,
+        prefer_photos: request.prefer_photos,
+    };
+    let recommendations = recommend(catalog, model.as_deref(), &service.ranking, &ranked)?;
     Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())
 }
 
@@ -218,8 +250,7 @@ pub async fn visitor_recommendations(
     Path(id): Path<String>,
     raw: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let params = query(raw, &["k", "kind", "diversity"])?;
-    let k = params.count("k", DEFAULT_K, MAX_K)?;
+    let params = query(raw, &["k", "kind", "diversity", "prefer_photos"])?;
     let key = match params.get("kind").unwrap_or("session") {
         "session" => SubjectKey::session(&id),
         "user" => SubjectKey::user(&id),
@@ -235,8 +266,9 @@ pub async fn visitor_recommendations(
     let signals = Signals { items: state.as_ref().map(|s| s.recent_items().collect()).unwrap_or_default() };
     let catalog = &service.catalog;
     let model = service.model.load_full();
-    let recommendations =
-        recommend(catalog, model.as_deref(), taste.as_ref(), &signals, k, &params.filter(), params.diversity()?)?;
+    let filter = params.filter();
+    let request = ranking_request(&params, taste.as_ref(), &signals, &filter)?;
+    let recommendations = recommend(catalog, model.as_deref(), &service.ranking, &request)?;
     Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use tailor_core::{Item, ItemId, ItemMatrix, ItemMatrixBuilder};
+use tailor_core::{FilterField, Gender, Item, ItemId, ItemMatrix, ItemMatrixBuilder};
 use tailor_stream::ItemVectors;
 
 use crate::{MatrixSearch, RankerError, SearchConfig};
@@ -15,6 +15,8 @@ pub struct ServingCatalog {
     items: HashMap<ItemId, Item>,
     matrix: ItemMatrix,
     search: MatrixSearch,
+    /// Every row once, interleaving the catalogue's shelves (gender and article type).
+    spread: Vec<u32>,
     onboarding: Vec<u32>,
 }
 
@@ -33,17 +35,56 @@ impl ServingCatalog {
             builder.push(item.id().clone(), item.attributes(), vector)?;
         }
         let matrix = builder.build();
+        let spread = spread(&with_vectors);
         // Photos make a better first screen; a catalogue without any still gets one.
-        let mut onboarding = onboarding_rows(&with_vectors, true);
+        let has_photo = |row: &u32| with_vectors[*row as usize].image().is_some();
+        let mut onboarding: Vec<u32> = spread.iter().copied().filter(has_photo).take(ONBOARDING_SIZE).collect();
         if onboarding.is_empty() {
-            onboarding = onboarding_rows(&with_vectors, false);
+            onboarding = spread.iter().copied().take(ONBOARDING_SIZE).collect();
         }
         let items = items.into_iter().map(|item| (item.id().clone(), item)).collect();
-        Ok(ServingCatalog { items, matrix, search: MatrixSearch::new(search), onboarding })
+        Ok(ServingCatalog { items, matrix, search: MatrixSearch::new(search), spread, onboarding })
     }
 
     pub fn item(&self, id: &str) -> Option<&Item> {
         self.items.get(id)
+    }
+
+    /// The item of a matrix row.
+    pub fn item_at(&self, row: u32) -> &Item {
+        self.items.get(self.matrix.id(row).as_str()).expect("matrix rows are catalogue items")
+    }
+
+    /// What a shopper sees as the same product: the title and colour, case and spacing aside;
+    /// `None` for an item without a title.
+    pub fn listing(&self, row: u32) -> Option<String> {
+        let item = self.item_at(row);
+        let colour = item.attributes().colour.as_deref().unwrap_or("");
+        let words = item.title()?.split_whitespace().chain(colour.split_whitespace());
+        Some(words.map(str::to_lowercase).collect::<Vec<_>>().join(" "))
+    }
+
+    /// A row's value of `field`, lower case; `None` when it has none (or "NA", as some exports
+    /// write it).
+    pub fn attribute(&self, row: u32, field: FilterField) -> Option<String> {
+        let attributes = self.item_at(row).attributes();
+        let value = match field {
+            FilterField::Gender => attributes.gender.map(|g| g.as_str().to_owned()),
+            FilterField::Category => attributes.category.clone(),
+            FilterField::SubCategory => attributes.sub_category.clone(),
+            FilterField::ArticleType => attributes.article_type.clone(),
+            FilterField::Colour => attributes.colour.clone(),
+            FilterField::Season => attributes.season.clone(),
+            FilterField::Usage => attributes.usage.clone(),
+            FilterField::Brand => attributes.brand.clone(),
+        };
+        value.map(|v| v.trim().to_lowercase()).filter(|v| !v.is_empty() && v != "na")
+    }
+
+    /// Whether two rows have the same article type (both having one).
+    pub fn same_article_type(&self, a: u32, b: u32) -> bool {
+        let article = self.attribute(a, FilterField::ArticleType);
+        article.is_some() && article == self.attribute(b, FilterField::ArticleType)
     }
 
     pub fn items(&self) -> impl Iterator<Item = &Item> {
@@ -73,38 +114,45 @@ impl ServingCatalog {
         self.search.build(&self.matrix, "content")
     }
 
-    /// A spread of items for a visitor with no history: the commonest article types first, a photo
-    /// item from each in turn, so the first screen covers the catalogue rather than one shelf.
+    /// Every row once, in an order that takes one item from each shelf (gender and article type)
+    /// in turn, larger shelves first: any stretch of it, and any filtered part of it, covers the
+    /// catalogue rather than one shelf.
+    pub fn spread(&self) -> &[u32] {
+        &self.spread
+    }
+
+    /// A visitor's first screen: the start of the spread, items with photos only.
     pub fn onboarding(&self) -> &[u32] {
         &self.onboarding
     }
 }
 
-fn onboarding_rows(items: &[&Item], photos_only: bool) -> Vec<u32> {
-    let mut by_type: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+fn spread(items: &[&Item]) -> Vec<u32> {
+    let mut shelves: BTreeMap<(Option<Gender>, String), Vec<u32>> = BTreeMap::new();
     for (row, item) in items.iter().enumerate() {
-        if item.image().is_some() || !photos_only {
-            let article = item.attributes().article_type.as_deref().unwrap_or("");
-            by_type.entry(article).or_default().push(row as u32);
-        }
+        let attributes = item.attributes();
+        let article = attributes.article_type.as_deref().unwrap_or("").to_lowercase();
+        shelves.entry((attributes.gender, article)).or_default().push(row as u32);
     }
-    let mut shelves: Vec<Vec<u32>> = by_type.into_values().collect();
+    let mut shelves: Vec<Vec<u32>> = shelves.into_values().collect();
+    // Within a shelf, a stable scramble of the ids rather than id order, whose neighbours are
+    // often one product line.
+    for shelf in &mut shelves {
+        shelf.sort_by_key(|&row| fnv1a(items[row as usize].id().as_str()));
+    }
     // Larger shelves first; the sort is stable, so ties keep the name order.
     shelves.sort_by_key(|shelf| std::cmp::Reverse(shelf.len()));
-    let mut picked = Vec::with_capacity(ONBOARDING_SIZE);
+    let mut order = Vec::with_capacity(items.len());
     for depth in 0.. {
-        let before = picked.len();
-        for shelf in &shelves {
-            if picked.len() == ONBOARDING_SIZE {
-                return picked;
-            }
-            if let Some(&row) = shelf.get(depth) {
-                picked.push(row);
-            }
-        }
-        if picked.len() == before {
+        let before = order.len();
+        order.extend(shelves.iter().filter_map(|shelf| shelf.get(depth)));
+        if order.len() == before {
             break;
         }
     }
-    picked
+    order
+}
+
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
 }

@@ -7,6 +7,7 @@ mod admin;
 mod api;
 mod catalog;
 mod error;
+pub mod evaluation;
 pub mod metrics;
 mod model;
 mod params;
@@ -19,7 +20,8 @@ mod views;
 pub use admin::{Admin, RetrainRefused, RetrainStatus, Retrainer, announce};
 pub use catalog::ServingCatalog;
 pub use error::ApiError;
-pub use model::ActiveModel;
+pub use model::{ActiveModel, default_blend};
+pub use recommend::{Pool, RankingConfig, Request, Signals, Weights, recommend, taste_from};
 pub use search::{MatrixSearch, SearchConfig, SearchMethod};
 pub use service::{Intake, MAX_BODY_BYTES, Service, TextQuery, router, serve};
 pub use sessions::SessionKeys;
@@ -37,4 +39,6 @@ pub enum RankerError {
     Index(String),
     #[error("model version {version} does not fit the served catalogue: {reason}")]
     ModelMismatch { version: u64, reason: String },
+    #[error("evaluating pick consistency: {0}")]
+    Evaluation(String),
 }

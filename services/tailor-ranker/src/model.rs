@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use tailor_core::{Embedding, ItemMatrix, ItemMatrixBuilder, Tower};
-use tailor_models::LoadedModel;
+use tailor_models::{Blend, LoadedModel};
 
 use crate::{MatrixSearch, RankerError, ServingCatalog};
 
@@ -17,6 +17,8 @@ pub struct ActiveModel {
     pub search: MatrixSearch,
     /// The version's evaluation figures, from its manifest.
     pub metrics: BTreeMap<String, f64>,
+    /// How ranking weighs this model against content similarity to the picks.
+    pub blend: Blend,
     /// Rows computed here because the published matrix lacked them.
     pub computed_rows: usize,
 }
@@ -64,6 +66,7 @@ impl ActiveModel {
             matrix,
             search,
             metrics: loaded.manifest.metrics,
+            blend: loaded.manifest.blend.unwrap_or_else(default_blend),
             computed_rows,
         })
     }
@@ -72,4 +75,12 @@ impl ActiveModel {
     pub fn query(&self, taste: &Embedding) -> Result<Embedding, RankerError> {
         Ok(self.user_tower.forward(taste.as_slice())?)
     }
+}
+
+/// The blend for versions trained before blends were chosen at training: content alone for a
+/// first pick, the model's share growing to 0.4 at five, and the configured default's weight on
+/// the picks' shared attributes.
+pub fn default_blend() -> Blend {
+    let attributes = crate::RankingConfig::default().attribute_weight;
+    Blend { model_weight: vec![0.0, 0.0, 0.1, 0.2, 0.3, 0.4], attribute_weight: vec![attributes] }
 }

@@ -50,6 +50,15 @@ impl Params {
         check_diversity(text.parse::<f32>().ok(), text)
     }
 
+    /// A `true` or `false` parameter; `false` when absent.
+    pub fn flag(&self, name: &'static str) -> Result<bool, ApiError> {
+        match self.get(name) {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(other) => Err(ApiError::InvalidParameter { name, reason: format!("{other:?} is not true or false") }),
+        }
+    }
+
     pub fn offset(&self) -> Result<usize, ApiError> {
         self.number("offset", 0, 0, usize::MAX)
     }

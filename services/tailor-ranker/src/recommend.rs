@@ -1,10 +1,48 @@
-//! Ranking: a query vector against the item matrix, top-K with exclusions and filters, and for
-//! each result the visitor's liked item it is closest to, as the reason.
+//! Ranking. Candidates come from the content vectors (closeness to what the visitor picked) and,
+//! with a model, from the item-tower matrix; each is scored by a blend of the two cosines and of
+//! its agreement with the attribute values all the picks share, weighted by how much the visitor
+//! has shown (the active model's [`Blend`], chosen when it was trained). Items of a gender the
+//! visitor showed no interest in are left out, near-duplicates collapse to one, and each result
+//! gets a reason that is true by a stated rule.
 
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
 use tailor_core::vector::dot;
-use tailor_core::{AggregateWeights, AttributeFilter, Embedding, InteractionKind, RowSet, UserAggregate, mmr};
+use tailor_core::{
+    AggregateWeights, AttributeFilter, Embedding, FilterField, Gender, InteractionKind, RowSet, Scored, UserAggregate,
+    mmr,
+};
+use tailor_models::Blend;
 
 use crate::{ActiveModel, ApiError, ServingCatalog, metrics};
+
+/// How results are chosen among the candidates; `[serve.ranking]` in the configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RankingConfig {
+    /// Added to the score of an item with a photo when a request prefers photos. Scores are
+    /// cosines, and close candidates differ by hundredths: 0.1 puts a photo ahead of any
+    /// photo-less item that is not clearly closer.
+    pub photo_boost: f32,
+    /// Two items whose content vectors have at least this cosine are one product shown twice.
+    pub duplicate_cosine: f32,
+    /// A result is "similar to" a pick only when it has the pick's article type, the pick is the
+    /// nearest of the visitor's picks, and their content cosine is at least this. In the joint
+    /// space `tailor embed` makes for Myntra, two random items have a cosine near 0 (90th
+    /// percentile 0.15), two random items of one article type 0.1-0.2 (90th percentile 0.26-0.46),
+    /// and an item's nearest among 100 of its type about 0.5-0.8.
+    pub reason_min_cosine: f32,
+    /// The weight of agreeing with the attribute values all the picks share, when no model (with
+    /// its own blend) is active, and for similar items.
+    pub attribute_weight: f32,
+}
+
+impl Default for RankingConfig {
+    fn default() -> Self {
+        RankingConfig { photo_boost: 0.25, duplicate_cosine: 0.98, reason_min_cosine: 0.4, attribute_weight: 1.0 }
+    }
+}
 
 /// One recommended item.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,9 +56,13 @@ pub struct Recommendation {
 pub enum Reason {
     /// Part of the first screen for a visitor with no taste yet.
     Onboarding,
-    /// Close to the visitor's taste, which no single liked item explains.
+    /// Close to the visitor's picks taken together, with no single pick of its kind close enough
+    /// to name.
     Taste,
-    /// Closest, among the visitor's liked items, to this row.
+    /// Close to what the visitor typed, who picked nothing.
+    Described,
+    /// This pick of the visitor's is the nearest to the row, of the same article type and at
+    /// least [`RankingConfig::reason_min_cosine`] close.
     SimilarTo(u32),
 }
 
@@ -41,82 +83,295 @@ impl Signals<'_> {
     }
 }
 
+/// One ranking request.
+pub struct Request<'a> {
+    /// The visitor's taste in the content space; `None` before they have shown any.
+    pub taste: Option<&'a Embedding>,
+    pub signals: &'a Signals<'a>,
+    /// Whether a typed description is part of `taste`.
+    pub described: bool,
+    pub k: usize,
+    pub filter: &'a AttributeFilter,
+    /// From 0 (relevance alone) to 1: re-ranks a wider pool by maximal marginal relevance.
+    pub diversity: f32,
+    pub prefer_photos: bool,
+}
+
+/// How many candidates per requested item each matrix contributes, and at least how many: enough
+/// that duplicates, the photo preference and diversity still leave `k` good ones.
+const CANDIDATES_PER_RESULT: usize = 8;
+const MIN_CANDIDATES: usize = 100;
 /// How many candidates per requested item MMR chooses from.
 const DIVERSITY_POOL_FACTOR: usize = 5;
 
-/// Top `k` for a visitor's `taste` (a content-space vector), leaving out the visitor's items,
-/// re-ranked for variety when `diversity` (0 to 1) is above 0; with no taste yet, the onboarding
-/// set. With a model, the taste goes through the user tower and is ranked against the item-tower
-/// matrix; without one, against the content vectors.
+/// How much of a score comes from the model and from agreeing with the picks' shared attributes;
+/// the rest is the content cosine.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Weights {
+    pub model: f32,
+    pub attributes: f32,
+}
+
+impl Weights {
+    /// The active model's blend at `positives`; without a model, content with the configured
+    /// attribute weight.
+    pub fn of(model: Option<&ActiveModel>, ranking: &RankingConfig, positives: usize) -> Weights {
+        match model {
+            Some(model) => from_blend(&model.blend, positives),
+            None => Weights { model: 0.0, attributes: ranking.attribute_weight },
+        }
+    }
+}
+
+fn from_blend(blend: &Blend, positives: usize) -> Weights {
+    Weights { model: blend.model_weight(positives), attributes: blend.attribute_weight(positives) }
+}
+
+/// Top `k` for a request: with no taste yet, the onboarding spread; otherwise the candidates
+/// ranked with the active model's blend (content alone without a model).
 pub fn recommend(
     catalog: &ServingCatalog,
     model: Option<&ActiveModel>,
-    taste: Option<&Embedding>,
-    signals: &Signals<'_>,
-    k: usize,
-    filter: &AttributeFilter,
-    diversity: f32,
+    ranking: &RankingConfig,
+    request: &Request<'_>,
 ) -> Result<Vec<Recommendation>, ApiError> {
-    let content = catalog.matrix();
-    let (matrix, search, name, query) = match (model, taste) {
-        (Some(model), Some(taste)) => {
-            let query =
-                model.query(taste).map_err(|e| ApiError::InvalidParameter { name: "taste", reason: e.to_string() })?;
-            (&model.matrix, &model.search, "model", Some(query))
-        }
-        (_, taste) => (content, catalog.search(), "content", taste.cloned()),
-    };
-    let query = query.as_ref();
-    let resolved =
-        matrix.resolve(filter).map_err(|e| ApiError::InvalidParameter { name: "filter", reason: e.to_string() })?;
-    let seen: Vec<u32> = signals.items.iter().filter_map(|(id, _)| matrix.row_of(id)).collect();
-    let mut exclude = RowSet::new(matrix.len());
-    seen.iter().for_each(|&row| exclude.insert(row));
-    let Some(query) = query else {
-        let rows =
-            catalog.onboarding().iter().copied().filter(|&row| !exclude.contains(row) && matrix.passes(row, &resolved));
-        return Ok(rows.take(k).map(|row| Recommendation { row, score: 0.0, reason: Reason::Onboarding }).collect());
-    };
-    let liked: Vec<u32> = signals
-        .items
-        .iter()
-        .filter(|(_, kind)| Signals::positive(*kind))
-        .filter_map(|(id, _)| matrix.row_of(id))
-        .collect();
-    // With diversity, a wider pool is re-ranked by maximal marginal relevance.
-    let pool = if diversity > 0.0 { (k * DIVERSITY_POOL_FACTOR).max(k) } else { k };
-    let (mut scored, method) = search
-        .top_k(matrix, query.as_slice(), pool, &exclude, &resolved)
-        .map_err(|e| ApiError::InvalidParameter { name: "query", reason: e.to_string() })?;
-    metrics::record_search(name, method);
-    if diversity > 0.0 {
-        scored = mmr(matrix, &scored, k, diversity);
+    match Pool::gather(catalog, model, request)? {
+        Some(pool) => Ok(pool.rank(Weights::of(model, ranking, pool.positives()), ranking)),
+        None => onboarding(catalog, request),
     }
-    Ok(scored
-        .into_iter()
-        .map(|s| {
-            // Rows are shared between the matrices; closeness is judged on content.
-            let closest = liked.iter().copied().max_by(|&a, &b| {
-                let (sa, sb) = (dot(content.row(s.row), content.row(a)), dot(content.row(s.row), content.row(b)));
-                sa.total_cmp(&sb)
-            });
-            Recommendation { row: s.row, score: s.score, reason: closest.map_or(Reason::Taste, Reason::SimilarTo) }
+}
+
+fn onboarding(catalog: &ServingCatalog, request: &Request<'_>) -> Result<Vec<Recommendation>, ApiError> {
+    let matrix = catalog.matrix();
+    let resolved = resolve(catalog, request.filter)?;
+    let seen: HashSet<u32> = request.signals.items.iter().filter_map(|(id, _)| matrix.row_of(id)).collect();
+    let rows =
+        catalog.onboarding().iter().copied().filter(|&row| !seen.contains(&row) && matrix.passes(row, &resolved));
+    Ok(rows.take(request.k).map(|row| Recommendation { row, score: 0.0, reason: Reason::Onboarding }).collect())
+}
+
+fn resolve(catalog: &ServingCatalog, filter: &AttributeFilter) -> Result<tailor_core::ResolvedFilter, ApiError> {
+    catalog.matrix().resolve(filter).map_err(|e| ApiError::InvalidParameter { name: "filter", reason: e.to_string() })
+}
+
+/// A candidate with its cosine to the taste in the content space and to the user-tower query in
+/// the model's space (0 without a model), and the share of the picks' common attribute values it
+/// has.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    row: u32,
+    content: f32,
+    model: f32,
+    agreement: f32,
+}
+
+/// The attributes whose values a visitor's picks may have in common.
+const SHARED_FIELDS: [FilterField; 4] =
+    [FilterField::ArticleType, FilterField::Colour, FilterField::Usage, FilterField::Gender];
+
+/// The attribute values every one of `liked` has.
+fn shared_values(catalog: &ServingCatalog, liked: &[u32]) -> Vec<(FilterField, String)> {
+    let Some((&first, rest)) = liked.split_first() else { return Vec::new() };
+    SHARED_FIELDS
+        .iter()
+        .filter_map(|&field| {
+            let wanted = catalog.attribute(first, field)?;
+            rest.iter().all(|&row| catalog.attribute(row, field).as_ref() == Some(&wanted)).then_some((field, wanted))
         })
-        .collect())
+        .collect()
+}
+
+/// The candidates for one request, scored in both spaces, before a blend orders them; with the
+/// request's options.
+pub struct Pool<'c> {
+    catalog: &'c ServingCatalog,
+    candidates: Vec<Candidate>,
+    /// The rows of the visitor's positive items, and of every item they interacted with.
+    liked: Vec<u32>,
+    seen: Vec<u32>,
+    described: bool,
+    k: usize,
+    diversity: f32,
+    prefer_photos: bool,
+}
+
+impl<'c> Pool<'c> {
+    /// The candidates for `request`; `None` when it carries no taste.
+    pub fn gather(
+        catalog: &'c ServingCatalog,
+        model: Option<&ActiveModel>,
+        request: &Request<'_>,
+    ) -> Result<Option<Pool<'c>>, ApiError> {
+        let Some(taste) = request.taste else { return Ok(None) };
+        let content = catalog.matrix();
+        let resolved = resolve(catalog, request.filter)?;
+        let row_of = |(id, _): &(&str, InteractionKind)| content.row_of(id);
+        let seen: Vec<u32> = request.signals.items.iter().filter_map(row_of).collect();
+        let liked: Vec<u32> =
+            request.signals.items.iter().filter(|(_, kind)| Signals::positive(*kind)).filter_map(row_of).collect();
+        let mut exclude = RowSet::new(content.len());
+        seen.iter().for_each(|&row| exclude.insert(row));
+        for rows in unwanted_genders(catalog, &liked, request.filter) {
+            rows.iter().for_each(|&row| exclude.insert(row));
+        }
+        let size = (request.k * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
+        let searched = |e: tailor_core::CoreError| ApiError::InvalidParameter { name: "query", reason: e.to_string() };
+        let (found, method) =
+            catalog.search().top_k(content, taste.as_slice(), size, &exclude, &resolved).map_err(searched)?;
+        metrics::record_search("content", method);
+        let mut rows: Vec<u32> = found.iter().map(|s| s.row).collect();
+        let query = match model {
+            Some(model) => {
+                let query = model
+                    .query(taste)
+                    .map_err(|e| ApiError::InvalidParameter { name: "taste", reason: e.to_string() })?;
+                let resolved = model
+                    .matrix
+                    .resolve(request.filter)
+                    .map_err(|e| ApiError::InvalidParameter { name: "filter", reason: e.to_string() })?;
+                let (found, method) =
+                    model.search.top_k(&model.matrix, query.as_slice(), size, &exclude, &resolved).map_err(searched)?;
+                metrics::record_search("model", method);
+                rows.extend(found.iter().map(|s| s.row));
+                Some((model, query))
+            }
+            None => None,
+        };
+        rows.sort_unstable();
+        rows.dedup();
+        let shared = shared_values(catalog, &liked);
+        let agreement = |row: u32| {
+            let agreeing =
+                shared.iter().filter(|(field, wanted)| catalog.attribute(row, *field).as_ref() == Some(wanted));
+            agreeing.count() as f32 / shared.len().max(1) as f32
+        };
+        let candidates = rows
+            .into_iter()
+            .map(|row| Candidate {
+                row,
+                content: dot(taste.as_slice(), content.row(row)),
+                // Rows are shared between the matrices.
+                model: query.as_ref().map_or(0.0, |(model, query)| dot(query.as_slice(), model.matrix.row(row))),
+                agreement: agreement(row),
+            })
+            .collect();
+        Ok(Some(Pool {
+            catalog,
+            candidates,
+            liked,
+            seen,
+            described: request.described,
+            k: request.k,
+            diversity: request.diversity,
+            prefer_photos: request.prefer_photos,
+        }))
+    }
+
+    /// How many items the visitor has liked (added to the cart, bought): a typed description
+    /// alone counts as none, and has the blend's first entry.
+    pub fn positives(&self) -> usize {
+        self.liked.len()
+    }
+
+    /// The top `k` the request asked for, each candidate scored with `weights`.
+    pub fn rank(&self, weights: Weights, ranking: &RankingConfig) -> Vec<Recommendation> {
+        let mut scored: Vec<Scored> = self
+            .candidates
+            .iter()
+            .map(|c| {
+                let mut score =
+                    (1.0 - weights.model) * c.content + weights.model * c.model + weights.attributes * c.agreement;
+                if self.prefer_photos && self.catalog.item_at(c.row).image().is_some() {
+                    score += ranking.photo_boost;
+                }
+                Scored { row: c.row, score }
+            })
+            .collect();
+        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.row.cmp(&b.row)));
+        let diverse = self.diversity > 0.0;
+        let wanted = if diverse { self.k * DIVERSITY_POOL_FACTOR } else { self.k };
+        let mut chosen = self.distinct(scored, wanted, ranking);
+        if diverse {
+            chosen = mmr(self.catalog.matrix(), &chosen, self.k, self.diversity);
+        }
+        chosen
+            .into_iter()
+            .map(|s| Recommendation { row: s.row, score: s.score, reason: self.reason(s.row, ranking) })
+            .collect()
+    }
+
+    /// The best `wanted` of `scored` (best first), leaving out each one that repeats a result
+    /// kept before it or an item the visitor has seen: the same title and colour, or content
+    /// vectors at least [`RankingConfig::duplicate_cosine`] alike.
+    fn distinct(&self, scored: Vec<Scored>, wanted: usize, ranking: &RankingConfig) -> Vec<Scored> {
+        let content = self.catalog.matrix();
+        let mut kept_rows = self.seen.clone();
+        let mut listings: HashSet<String> = self.seen.iter().filter_map(|&row| self.catalog.listing(row)).collect();
+        let mut kept = Vec::with_capacity(wanted);
+        for candidate in scored {
+            if kept.len() == wanted {
+                break;
+            }
+            let listing = self.catalog.listing(candidate.row);
+            if listing.as_ref().is_some_and(|l| listings.contains(l))
+                || kept_rows
+                    .iter()
+                    .any(|&row| dot(content.row(row), content.row(candidate.row)) >= ranking.duplicate_cosine)
+            {
+                continue;
+            }
+            listings.extend(listing);
+            kept_rows.push(candidate.row);
+            kept.push(candidate);
+        }
+        kept
+    }
+
+    fn reason(&self, row: u32, ranking: &RankingConfig) -> Reason {
+        let content = self.catalog.matrix();
+        let nearest = self
+            .liked
+            .iter()
+            .map(|&pick| (pick, dot(content.row(row), content.row(pick))))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        match nearest {
+            Some((pick, cosine))
+                if cosine >= ranking.reason_min_cosine && self.catalog.same_article_type(row, pick) =>
+            {
+                Reason::SimilarTo(pick)
+            }
+            None if self.described => Reason::Described,
+            _ => Reason::Taste,
+        }
+    }
+}
+
+/// The rows of each gender the visitor has shown no interest in: when the gendered items they
+/// liked are all of some genders, the others (unisex items always stay). None when they liked
+/// nothing gendered, or when the request filters by gender itself.
+fn unwanted_genders<'m>(catalog: &'m ServingCatalog, liked: &[u32], filter: &AttributeFilter) -> Vec<&'m [u32]> {
+    if filter.constrains(FilterField::Gender) {
+        return Vec::new();
+    }
+    let wanted: HashSet<Gender> = liked
+        .iter()
+        .filter_map(|&row| catalog.item_at(row).attributes().gender)
+        .filter(|&gender| gender != Gender::Unisex)
+        .collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    Gender::ALL
+        .iter()
+        .filter(|&&gender| gender != Gender::Unisex && !wanted.contains(&gender))
+        .map(|gender| catalog.matrix().rows_holding(FilterField::Gender, gender.as_str()))
+        .collect()
 }
 
 /// The taste vector of an anonymous visitor from the request alone: the same aggregate the
-/// streaming consumer keeps, over liked and disliked items. `None` when it is empty.
+/// streaming consumer keeps, over liked and disliked items, with a typed description (already
+/// embedded) counted as one more liked item. `None` when it is empty.
 pub fn taste_from(
-    catalog: &ServingCatalog,
-    signals: &Signals<'_>,
-    weights: &AggregateWeights,
-) -> Result<Option<Embedding>, ApiError> {
-    taste_with_text(catalog, signals, None, weights)
-}
-
-/// As [`taste_from`], with a typed description counted as one more liked item.
-pub fn taste_with_text(
     catalog: &ServingCatalog,
     signals: &Signals<'_>,
     text: Option<&Embedding>,

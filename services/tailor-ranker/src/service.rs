@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::admin::{self, Admin};
-use crate::{ActiveModel, RankerError, ServingCatalog, SessionKeys, api, metrics};
+use crate::{ActiveModel, RankerError, RankingConfig, ServingCatalog, SessionKeys, api, metrics};
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -36,6 +36,7 @@ pub struct Service {
     pub intake: Intake,
     pub sessions: SessionKeys,
     pub weights: AggregateWeights,
+    pub ranking: RankingConfig,
     pub metrics: PrometheusHandle,
     /// The Two-Tower model requests rank with; each request keeps the one it started with, so a
     /// swap never changes a ranking half-way.
@@ -62,7 +63,8 @@ impl Service {
         metrics::record_catalog(catalog.len(), catalog.matrix().len());
         let (weights, metrics) = (AggregateWeights::default(), metrics::handle());
         let model = ArcSwapOption::empty();
-        Service { catalog, visitors, intake, sessions, weights, metrics, model, admin, text_query: None }
+        let ranking = RankingConfig::default();
+        Service { catalog, visitors, intake, sessions, weights, ranking, metrics, model, admin, text_query: None }
     }
 
     /// Loads `version` from the model store and swaps it in. On any failure the model serving

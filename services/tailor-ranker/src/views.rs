@@ -38,7 +38,7 @@ impl<'a> ItemView<'a> {
 pub struct RecommendationView<'a> {
     pub item: ItemView<'a>,
     pub score: f32,
-    /// Why: the liked item this one is closest to, or that it opens a first screen.
+    /// Why: the pick it is like, what the visitor described, or that it opens a first screen.
     pub reason: String,
 }
 
@@ -49,19 +49,19 @@ pub struct RecommendationsView<'a> {
 
 impl<'a> RecommendationsView<'a> {
     pub fn of(catalog: &'a ServingCatalog, recommendations: Vec<Recommendation>) -> RecommendationsView<'a> {
-        let matrix = catalog.matrix();
-        let item = |row: u32| catalog.item(matrix.id(row).as_str()).expect("matrix rows are catalogue items");
         let items = recommendations
             .into_iter()
             .map(|r| RecommendationView {
-                item: ItemView::of(item(r.row)),
+                item: ItemView::of(catalog.item_at(r.row)),
                 score: r.score,
                 reason: match r.reason {
                     Reason::SimilarTo(row) => {
-                        format!("similar to {}", item(row).title().unwrap_or(matrix.id(row).as_str()))
+                        let pick = catalog.item_at(row);
+                        format!("similar to {}", pick.title().unwrap_or(pick.id().as_str()))
                     }
                     Reason::Onboarding => "a first look across the catalogue".to_owned(),
-                    Reason::Taste => "matches your taste so far".to_owned(),
+                    Reason::Taste => "close to your picks taken together".to_owned(),
+                    Reason::Described => "matches what you described".to_owned(),
                 },
             })
             .collect();

@@ -114,6 +114,12 @@ async fn cold_start_from_the_request_alone() {
     assert_eq!(found.len(), 4);
     assert!(!found.contains(&"item-2".to_owned()) && !found.contains(&"item-5".to_owned()));
     assert_eq!(body["items"][0]["reason"], "similar to Item 2");
+    for result in body["items"].as_array().unwrap() {
+        assert_eq!(result["item"]["attributes"]["gender"], "men", "item-2 is men's: {result}");
+        if result["reason"] == "similar to Item 2" {
+            assert_eq!(result["item"]["attributes"]["article_type"], "Watches", "as item-2: {result}");
+        }
+    }
 
     let cases = [
         (r#"{"liked": ["missing"]}"#, StatusCode::NOT_FOUND, "unknown_item"),
@@ -306,10 +312,18 @@ async fn a_typed_description_counts_as_a_liked_item() {
     service.text_query = Some(Box::new(ItemNamedInText(vectors)));
     let f = common::Fixture { service: std::sync::Arc::new(service), ..f };
     let (_, by_text) = call(&f, "POST", "/v1/recommendations", Some(r#"{"text": "like item-5", "k": 3}"#)).await;
-    let (_, by_like) = call(&f, "POST", "/v1/recommendations", Some(r#"{"liked": ["item-5"], "k": 4}"#)).await;
-    // The text is not an item the visitor has seen, so item-5 itself may come first.
-    let expected: Vec<String> = std::iter::once("item-5".to_owned()).chain(ids(&by_like)).take(3).collect();
+    // Text brings a vector and nothing else (no gender, no attributes): the nearest items to it,
+    // item-5 itself first, since the visitor has not seen it.
+    let matrix = f.service.catalog.matrix();
+    let described = matrix.row(matrix.row_of("item-5").unwrap());
+    let mut nearest: Vec<u32> = (0..matrix.len() as u32).collect();
+    nearest.sort_by(|&a, &b| {
+        let score = |row: u32| tailor_core::vector::dot(described, matrix.row(row));
+        score(b).total_cmp(&score(a))
+    });
+    let expected: Vec<String> = nearest[..3].iter().map(|&row| matrix.id(row).to_string()).collect();
     assert_eq!(ids(&by_text), expected);
+    assert!(by_text["items"].as_array().unwrap().iter().all(|r| r["reason"] == "matches what you described"));
     let long = format!(r#"{{"text": "{}"}}"#, "a".repeat(501));
     let (status, _) = call(&f, "POST", "/v1/recommendations", Some(&long)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use axum::http::StatusCode;
 use tailor_core::{Dense, Embedding, RatingHead, Tower};
-use tailor_models::{ItemVectors, PublishedModel, TwoTowerWeights};
+use tailor_models::{Blend, ItemVectors, Manifest, PublishedModel, TwoTowerWeights};
 use tailor_ranker::Service;
 
 mod common;
@@ -35,7 +35,9 @@ fn publish(service: &Service, seed: f32) -> u64 {
         item_vectors.insert(content.id(row).clone(), towers.item.forward(content.row(row)).unwrap()).unwrap();
     }
     let metrics = BTreeMap::from([("new_users.k3.ndcg_at_10".to_owned(), f64::from(seed))]);
-    let manifest = tailor_testkit::models::manifest(metrics);
+    // All the weight on the model, so its ranking shows through.
+    let blend = Blend { model_weight: vec![1.0], attribute_weight: vec![0.0] };
+    let manifest = Manifest { blend: Some(blend), ..tailor_testkit::models::manifest(metrics) };
     service.admin.store.publish(PublishedModel { manifest, towers, item_vectors }).unwrap().version
 }
 
@@ -83,13 +85,15 @@ async fn activation_and_rollback_swap_the_ranking_model() {
     let model = f.service.model.load_full().unwrap();
     assert_eq!(model.computed_rows, 1, "the item missing from the published matrix was computed");
 
-    // A cold-start request ranks by the user tower against the model's item matrix.
+    // A cold-start request ranks by the user tower against the model's item matrix (the blend
+    // gives it all the weight), among the picked gender's items.
     let (_, body) = call(&f, "POST", "/v1/recommendations", Some(r#"{"liked": ["item-2"], "k": 1}"#)).await;
     let content = f.service.catalog.matrix();
     let taste = Embedding::from_unit(content.row(content.row_of("item-2").unwrap()).to_vec(), DIM).unwrap();
     let query = model.query(&taste).unwrap();
     let best = (0..model.matrix.len() as u32)
         .filter(|&row| model.matrix.id(row).as_str() != "item-2")
+        .filter(|&row| f.service.catalog.item_at(row).attributes().gender == Some(tailor_core::Gender::Men))
         .max_by(|&a, &b| {
             let score = |row: u32| tailor_core::vector::dot(query.as_slice(), model.matrix.row(row));
             score(a).total_cmp(&score(b))

@@ -125,7 +125,13 @@ impl VisitorStates {
         state.recent_event_ids[state.next_slot as usize] = event_hash;
         state.next_slot = ((state.next_slot as usize + 1) % RECENT_EVENT_IDS) as u8;
         if state.recent_items.len() == RECENT_ITEMS {
-            state.recent_items.remove(0);
+            // Views and clicks go first: the items a visitor chose say more, and ranking names
+            // them as reasons and keeps their genders.
+            let passing = |(_, kind): &(Box<str>, InteractionKind)| {
+                matches!(kind, InteractionKind::View | InteractionKind::Click)
+            };
+            let oldest = state.recent_items.iter().position(passing).unwrap_or(0);
+            state.recent_items.remove(oldest);
         }
         state.recent_items.push((event.item_id.as_str().into(), event.kind));
         Ok(Outcome::Applied)
@@ -195,6 +201,32 @@ mod tests {
         let state = states.get(&key).unwrap();
         assert_eq!(state.aggregate().interactions(), 2);
         assert_eq!(state.recent_items().collect::<Vec<_>>(), [("item", InteractionKind::Like); 2]);
+    }
+
+    #[test]
+    fn views_leave_the_recent_items_before_likes() {
+        let states = VisitorStates::new(2, AggregateWeights::default());
+        let item = Embedding::new(vec![1.0, 0.0], 2).unwrap();
+        let event = |n: u64, kind: InteractionKind| Interaction {
+            event_id: format!("e{n}"),
+            item_id: format!("i{n}"),
+            kind,
+            ..like("", "s1")
+        };
+        for n in 0..3 {
+            states.apply(0, n, &event(n, InteractionKind::Like), &item).unwrap();
+        }
+        for n in 3..40 {
+            states.apply(0, n, &event(n, InteractionKind::View), &item).unwrap();
+        }
+        let state = states.get(&SubjectKey::session("s1")).unwrap();
+        let recent: Vec<(&str, InteractionKind)> = state.recent_items().collect();
+        assert_eq!(recent.len(), RECENT_ITEMS);
+        assert_eq!(
+            &recent[..3],
+            [("i0", InteractionKind::Like), ("i1", InteractionKind::Like), ("i2", InteractionKind::Like)]
+        );
+        assert_eq!(recent[RECENT_ITEMS - 1], ("i39", InteractionKind::View), "the newest view is kept");
     }
 
     #[test]

@@ -33,5 +33,6 @@ pub fn manifest(metrics: BTreeMap<String, f64>) -> Manifest {
             seconds: 0.1,
         },
         metrics,
+        blend: None,
     }
 }

@@ -46,6 +46,8 @@ pub enum Method {
     /// The mean of the revealed items' content vectors; popularity when nothing is revealed.
     Content,
     TwoTower,
+    /// The ranking service's own ranking (the blend), scored from outside this crate.
+    Served,
 }
 
 impl Method {
@@ -57,6 +59,7 @@ impl Method {
             Method::Popularity => "popularity",
             Method::Content => "content",
             Method::TwoTower => "two_tower",
+            Method::Served => "served",
         }
     }
 }
@@ -78,6 +81,63 @@ pub struct EvalRow {
 pub struct ModalityVectors {
     pub text: HashMap<u32, Embedding>,
     pub photo: HashMap<u32, Embedding>,
+}
+
+/// A new user's case: their liked items in a seeded order, the first `k` revealed and the rest
+/// relevant; `None` for a user with no more than `max_k` liked items.
+fn new_user_case(liked: Vec<UserEvent>, k: usize, max_k: usize) -> Option<Case> {
+    (liked.len() > max_k)
+        .then(|| Case { revealed: liked[..k].to_vec(), relevant: liked[k..].iter().map(|e| e.item).collect() })
+}
+
+/// The new-users slice's cases for the users of `role`, as item rows: what each reveals and what
+/// should come up, exactly as [`evaluate`] builds them, for scoring a ranking made elsewhere.
+pub fn new_user_cases(
+    dataset: &Dataset,
+    split: &Split,
+    role: Role,
+    k: usize,
+    max_k: usize,
+    seed: u64,
+) -> Vec<(Vec<u32>, HashSet<u32>)> {
+    let is_new: Vec<bool> = dataset.items.iter().map(|id| split.is_new_item(id)).collect();
+    dataset
+        .users
+        .iter()
+        .enumerate()
+        .filter(|(_, user)| split.role(&user.subject) == role)
+        .filter_map(|(u, user)| {
+            let mut liked = liked(&user.events);
+            liked.sort_by_key(|e| hash(seed, u as u64, u64::from(e.item)));
+            // Catalogue items first, then new ones, as the new-users slice orders them.
+            liked.sort_by_key(|e| is_new[e.item as usize]);
+            new_user_case(liked, k, max_k)
+        })
+        .map(|case| (case.revealed.iter().map(|e| e.item).collect(), case.relevant))
+        .collect()
+}
+
+/// A top-10 list scored against what should have come up: NDCG@10 (binary gains), Recall@10,
+/// and whether anything relevant is in it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TopTen {
+    pub ndcg: f64,
+    pub recall: f64,
+    pub hit: bool,
+}
+
+impl TopTen {
+    pub fn of(ranked: &[u32], relevant: &HashSet<u32>) -> TopTen {
+        let gains: Vec<bool> = ranked.iter().take(TOP).map(|row| relevant.contains(row)).collect();
+        let dcg: f64 = gains.iter().enumerate().filter(|(_, g)| **g).map(|(p, _)| 1.0 / (p as f64 + 2.0).log2()).sum();
+        let ideal: f64 = (0..relevant.len().min(TOP)).map(|p| 1.0 / (p as f64 + 2.0).log2()).sum();
+        let found = gains.iter().filter(|g| **g).count();
+        TopTen {
+            ndcg: dcg / ideal.max(f64::MIN_POSITIVE),
+            recall: found as f64 / relevant.len().max(1) as f64,
+            hit: found > 0,
+        }
+    }
 }
 
 /// One user's case: what they reveal and what should come up.
@@ -181,13 +241,9 @@ pub fn evaluate(
                     let (warm, new): (Vec<UserEvent>, Vec<UserEvent>) =
                         liked.into_iter().partition(|e| !is_new[e.item as usize]);
                     match slice {
-                        Slice::NewUsers => {
-                            let all: Vec<UserEvent> = warm.into_iter().chain(new).collect();
-                            (split.role(&user.subject) == Role::Test && all.len() > max_k).then(|| Case {
-                                revealed: all[..k].to_vec(),
-                                relevant: all[k..].iter().map(|e| e.item).collect(),
-                            })
-                        }
+                        Slice::NewUsers => (split.role(&user.subject) == Role::Test)
+                            .then(|| new_user_case(warm.into_iter().chain(new).collect(), k, max_k))
+                            .flatten(),
                         Slice::NewItemsTextOnly | Slice::NewItemsPhotoOnly => {
                             let relevant: HashSet<u32> =
                                 new.iter().map(|e| e.item).filter(|i| candidate_set.contains(i)).collect();
@@ -238,6 +294,9 @@ fn score_method(
                 candidates.content.chunks_exact(dataset.dim).map(|row| dot(&mean, row)).collect()
             }
             Method::Popularity | Method::Content => (0..candidates.rows.len()).map(popular).collect(),
+            Method::Served => {
+                return Err(TrainerError::Data("the served ranking is scored by the ranking service".into()));
+            }
             Method::TwoTower => {
                 let weights_model = model.expect("two-tower rows only with a model");
                 input.clear();
@@ -256,14 +315,12 @@ fn score_method(
         order.select_nth_unstable_by(top - 1, |&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
         order.truncate(top);
         order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
-        let gains: Vec<bool> = order.iter().map(|&i| case.relevant.contains(&candidates.rows[i])).collect();
-        let dcg: f64 = gains.iter().enumerate().filter(|(_, g)| **g).map(|(p, _)| 1.0 / (p as f64 + 2.0).log2()).sum();
-        let ideal: f64 = (0..case.relevant.len().min(TOP)).map(|p| 1.0 / (p as f64 + 2.0).log2()).sum();
-        let found = gains.iter().filter(|g| **g).count();
-        ndcg += dcg / ideal;
-        recall += found as f64 / case.relevant.len() as f64;
-        hits += f64::from(found > 0);
-        shown.extend(order.iter().map(|&i| candidates.rows[i]));
+        let ranked: Vec<u32> = order.iter().map(|&i| candidates.rows[i]).collect();
+        let scored = TopTen::of(&ranked, &case.relevant);
+        ndcg += scored.ndcg;
+        recall += scored.recall;
+        hits += f64::from(scored.hit);
+        shown.extend(ranked);
     }
     let users = cases.len().max(1) as f64;
     Ok(EvalRow {

@@ -8,7 +8,7 @@ mod model;
 mod train;
 
 pub use dataset::{Dataset, DatasetCounts, RELEVANT_RATING, Role, Split, UserEvent, UserHistory};
-pub use evaluate::{EvalRow, Method, ModalityVectors, Slice, evaluate};
+pub use evaluate::{EvalRow, Method, ModalityVectors, Slice, TopTen, evaluate, new_user_cases};
 pub use model::{TwoTower, TwoTowerConfig};
 pub use train::{EpochReport, TrainConfig, Trained, item_inputs, item_outputs, train};
 

@@ -17,7 +17,7 @@ use tailor_models::ModelStore;
 use tailor_ranker::{
     Admin, Intake, RetrainRefused, RetrainStatus, Retrainer, SearchConfig, Service, ServingCatalog, SessionKeys, router,
 };
-use tailor_stream::{Source, StreamConsumer, VisitorStates};
+use tailor_stream::{ItemVectors, Source, StreamConsumer, VisitorStates};
 use tailor_testkit::synthetic;
 use tower::ServiceExt;
 
@@ -65,9 +65,6 @@ pub fn fixture_with_admin_token(token: Option<&str>) -> Fixture {
 
 pub fn fixture_with(token: Option<&str>, search: SearchConfig) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let photo = dir.path().join("photo.png");
-    std::fs::write(&photo, b"\x89PNG not really").unwrap();
-    let vectors = Arc::new(synthetic::item_vectors(30, DIM, 3));
     let items: Vec<Item> = (0..30)
         .map(|i| {
             let attributes = Attributes {
@@ -75,15 +72,35 @@ pub fn fixture_with(token: Option<&str>, search: SearchConfig) -> Fixture {
                 article_type: Some(TYPES[i % 3].to_owned()),
                 ..Attributes::default()
             };
-            let image = (i < 20).then(|| ImageRef::File { path: photo.display().to_string(), width: 1, height: 1 });
+            let image = (i < 20).then(|| photo(&dir));
             Item::new(ItemId::new(format!("item-{i}")).unwrap(), Some(format!("Item {i}")), None, image, attributes)
                 .unwrap()
         })
         .collect();
+    fixture_of(dir, items, synthetic::item_vectors(30, DIM, 3), token, search)
+}
+
+/// A photo file in the fixture's directory (its bytes are never decoded).
+pub fn photo(dir: &tempfile::TempDir) -> ImageRef {
+    let path = dir.path().join("photo.png");
+    std::fs::write(&path, b"\x89PNG not really").unwrap();
+    ImageRef::File { path: path.display().to_string(), width: 1, height: 1 }
+}
+
+/// The service over a given catalogue and item vectors, kept in `dir`.
+pub fn fixture_of(
+    dir: tempfile::TempDir,
+    items: Vec<Item>,
+    vectors: ItemVectors,
+    token: Option<&str>,
+    search: SearchConfig,
+) -> Fixture {
+    let vectors = Arc::new(vectors);
+    let dim = vectors.dim();
     let topics =
         [TopicConfig::new("interactions", 2), TopicConfig::new("dead-letters", 1), TopicConfig::new(MODELS_TOPIC, 1)];
     let log = Arc::new(EmbeddedLog::open(&dir.path().join("log"), &topics, DEFAULT_SEGMENT_BYTES).unwrap());
-    let visitors = Arc::new(VisitorStates::new(DIM, AggregateWeights::default()));
+    let visitors = Arc::new(VisitorStates::new(dim, AggregateWeights::default()));
     let source = Source {
         log: log.clone(),
         wire: Arc::new(SingleObject),
