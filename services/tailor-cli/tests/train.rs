@@ -74,7 +74,9 @@ fn train_evaluate_publish_and_swap_while_serving() {
     assert!(generated.contains("office       150 users"), "{generated}");
     let trained = run(tailor(&data).arg("train"));
     assert!(trained.contains("published model version 1 (parent None)"), "{trained}");
-    assert!(trained.contains("epoch  1: train MSE"), "{trained}");
+    assert!(trained.contains("epoch  1: MSE"), "{trained}");
+    assert!(trained.contains("retrieval"), "{trained}");
+    assert!(trained.contains("served blend for free text alone, then 1-5 liked items"), "{trained}");
     assert!(run(tailor(&data).args(["models", "list"])).starts_with("* v1 parent None"));
     let evaluated = run(tailor(&data).arg("eval"));
     for line in ["new_users               1 two_tower", "new_users               1 popularity", "new_items_text_only"] {
