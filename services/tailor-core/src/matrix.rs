@@ -102,11 +102,19 @@ impl ItemMatrix {
             .min_by_key(|r| r.len())
     }
 
-    /// The rows whose `field` is `value` (case-insensitive), ascending; none for a value no row has.
-    pub fn rows_holding(&self, field: FilterField, value: &str) -> &[u32] {
-        self.vocabularies[field.index()]
-            .code(value)
-            .map_or(&[][..], |code| self.rows_by_code[field.index()][code as usize].as_slice())
+    /// The interned code of `row`'s `field` (0: no value); equal codes are equal values, case aside.
+    pub fn code(&self, row: u32, field: FilterField) -> u32 {
+        self.row_codes(row)[field.index()]
+    }
+
+    /// The code `value` (case-insensitive) has in `field`; `None` for a value no row has.
+    pub fn code_of(&self, field: FilterField, value: &str) -> Option<u32> {
+        self.vocabularies[field.index()].code(value)
+    }
+
+    /// The rows whose `field` has the code `code`, ascending; none for a code no value has.
+    pub fn rows_with_code(&self, field: FilterField, code: u32) -> &[u32] {
+        self.rows_by_code[field.index()].get(code as usize).map_or(&[][..], Vec::as_slice)
     }
 
     /// The rows of the given ids; ids not in the matrix are skipped.
@@ -249,17 +257,21 @@ mod tests {
     }
 
     #[test]
-    fn rows_holding_a_value_are_listed_case_insensitively() {
+    fn codes_name_values_case_insensitively_and_list_their_rows() {
         let mut builder = ItemMatrixBuilder::new(2).unwrap();
         for (i, gender) in [Gender::Men, Gender::Women, Gender::Men].iter().enumerate() {
             let attributes = Attributes { gender: Some(*gender), ..Default::default() };
             builder.push(ItemId::new(format!("i{i}")).unwrap(), &attributes, &embedding(&[1.0, 0.0])).unwrap();
         }
         let matrix = builder.build();
-        assert_eq!(matrix.rows_holding(FilterField::Gender, "MEN"), &[0, 2]);
-        assert_eq!(matrix.rows_holding(FilterField::Gender, "women"), &[1]);
-        assert!(matrix.rows_holding(FilterField::Gender, "girls").is_empty());
-        assert!(matrix.rows_holding(FilterField::Colour, "red").is_empty());
+        let men = matrix.code_of(FilterField::Gender, "MEN").unwrap();
+        let women = matrix.code_of(FilterField::Gender, "women").unwrap();
+        assert_eq!(matrix.rows_with_code(FilterField::Gender, men), &[0, 2]);
+        assert_eq!(matrix.rows_with_code(FilterField::Gender, women), &[1]);
+        assert!(matrix.rows_with_code(FilterField::Gender, 99).is_empty());
+        assert_eq!([0, 1, 2].map(|row| matrix.code(row, FilterField::Gender) == men), [true, false, true]);
+        assert_eq!(matrix.code(0, FilterField::Colour), 0, "no colour");
+        assert_eq!(matrix.code_of(FilterField::Gender, "girls"), None);
     }
 
     #[test]

@@ -100,7 +100,7 @@ pub struct Request<'a> {
 /// How many candidates per requested item each matrix contributes, and at least how many: enough
 /// that duplicates, the photo preference and diversity still leave `k` good ones.
 const CANDIDATES_PER_RESULT: usize = 8;
-const MIN_CANDIDATES: usize = 100;
+const MIN_CANDIDATES: usize = 160;
 /// How many candidates per requested item MMR chooses from.
 const DIVERSITY_POOL_FACTOR: usize = 5;
 
@@ -169,15 +169,15 @@ struct Candidate {
 const SHARED_FIELDS: [FilterField; 4] =
     [FilterField::ArticleType, FilterField::Colour, FilterField::Usage, FilterField::Gender];
 
-/// The attribute values every one of `liked` has.
-fn shared_values(catalog: &ServingCatalog, liked: &[u32]) -> Vec<(FilterField, String)> {
+/// The attribute values every one of `liked` has, as the matrix's codes.
+fn shared_values(catalog: &ServingCatalog, liked: &[u32]) -> Vec<(FilterField, u32)> {
     let Some((&first, rest)) = liked.split_first() else { return Vec::new() };
+    let matrix = catalog.matrix();
     SHARED_FIELDS
         .iter()
-        .filter_map(|&field| {
-            let wanted = catalog.attribute(first, field)?;
-            rest.iter().all(|&row| catalog.attribute(row, field).as_ref() == Some(&wanted)).then_some((field, wanted))
-        })
+        .filter(|&&field| catalog.attribute(first, field).is_some())
+        .map(|&field| (field, matrix.code(first, field)))
+        .filter(|&(field, code)| rest.iter().all(|&row| matrix.code(row, field) == code))
         .collect()
 }
 
@@ -211,45 +211,61 @@ impl<'c> Pool<'c> {
             request.signals.items.iter().filter(|(_, kind)| Signals::positive(*kind)).filter_map(row_of).collect();
         let mut exclude = RowSet::new(content.len());
         seen.iter().for_each(|&row| exclude.insert(row));
-        for rows in unwanted_genders(catalog, &liked, request.filter) {
-            rows.iter().for_each(|&row| exclude.insert(row));
-        }
         let size = (request.k * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
-        let searched = |e: tailor_core::CoreError| ApiError::InvalidParameter { name: "query", reason: e.to_string() };
-        let (found, method) =
-            catalog.search().top_k(content, taste.as_slice(), size, &exclude, &resolved).map_err(searched)?;
-        metrics::record_search("content", method);
-        let mut rows: Vec<u32> = found.iter().map(|s| s.row).collect();
-        let query = match model {
-            Some(model) => {
-                let query = model
-                    .query(taste)
-                    .map_err(|e| ApiError::InvalidParameter { name: "taste", reason: e.to_string() })?;
-                let resolved = model
-                    .matrix
-                    .resolve(request.filter)
-                    .map_err(|e| ApiError::InvalidParameter { name: "filter", reason: e.to_string() })?;
-                let (found, method) =
-                    model.search.top_k(&model.matrix, query.as_slice(), size, &exclude, &resolved).map_err(searched)?;
-                metrics::record_search("model", method);
-                rows.extend(found.iter().map(|s| s.row));
-                Some((model, query))
-            }
-            None => None,
+        let search = |exclude: &RowSet| {
+            let searched = catalog.search().top_k(content, taste.as_slice(), size, exclude, &resolved);
+            let (found, method) =
+                searched.map_err(|e| ApiError::InvalidParameter { name: "query", reason: e.to_string() })?;
+            metrics::record_search("content", method);
+            Ok::<_, ApiError>(found)
         };
-        rows.sort_unstable();
-        rows.dedup();
+        // The gender rule is applied to what the search found: leaving half the catalogue out of
+        // a graph walk makes it several times slower. Only when too few are left is the search
+        // run again with those genders left out of the walk.
+        let unwanted = unwanted_genders(catalog, &liked, request.filter);
+        let wanted = |found: &Scored| !unwanted.contains(&content.code(found.row, FilterField::Gender));
+        let mut found: Vec<Scored> = search(&exclude)?.into_iter().filter(wanted).collect();
+        if found.len() < request.k * 2 && !unwanted.is_empty() {
+            for &code in &unwanted {
+                content.rows_with_code(FilterField::Gender, code).iter().for_each(|&row| exclude.insert(row));
+            }
+            found = search(&exclude)?;
+        }
+        let query = model
+            .map(|model| model.query(taste).map(|query| (model, query)))
+            .transpose()
+            .map_err(|e| ApiError::InvalidParameter { name: "taste", reason: e.to_string() })?;
+        // The model's own candidates too: items its user tower ranks high that are not among the
+        // taste's nearest (what shoppers who liked such picks went on to like). Its matrix is
+        // 128-d, so this walk costs half the content one.
+        if let Some((model, query)) = &query {
+            let resolved = model
+                .matrix
+                .resolve(request.filter)
+                .map_err(|e| ApiError::InvalidParameter { name: "filter", reason: e.to_string() })?;
+            let searched = model.search.top_k(&model.matrix, query.as_slice(), size, &exclude, &resolved);
+            let (more, method) =
+                searched.map_err(|e| ApiError::InvalidParameter { name: "query", reason: e.to_string() })?;
+            metrics::record_search("model", method);
+            let known: HashSet<u32> = found.iter().map(|f| f.row).collect();
+            let new = more.into_iter().filter(|m| !known.contains(&m.row) && wanted(m));
+            // Rows are shared between the matrices; the content cosine of each is computed here.
+            found.extend(
+                new.map(|m| Scored { row: m.row, score: dot(taste.as_slice(), content.row(m.row)) })
+                    .collect::<Vec<_>>(),
+            );
+        }
         let shared = shared_values(catalog, &liked);
         let agreement = |row: u32| {
-            let agreeing =
-                shared.iter().filter(|(field, wanted)| catalog.attribute(row, *field).as_ref() == Some(wanted));
-            agreeing.count() as f32 / shared.len().max(1) as f32
+            let agreeing = shared.iter().filter(|&&(field, code)| content.code(row, field) == code).count();
+            agreeing as f32 / shared.len().max(1) as f32
         };
-        let candidates = rows
+        // The content search's scores are the full-precision cosines to the taste.
+        let candidates = found
             .into_iter()
-            .map(|row| Candidate {
+            .map(|Scored { row, score }| Candidate {
                 row,
-                content: dot(taste.as_slice(), content.row(row)),
+                content: score,
                 // Rows are shared between the matrices.
                 model: query.as_ref().map_or(0.0, |(model, query)| dot(query.as_slice(), model.matrix.row(row))),
                 agreement: agreement(row),
@@ -346,10 +362,10 @@ impl<'c> Pool<'c> {
     }
 }
 
-/// The rows of each gender the visitor has shown no interest in: when the gendered items they
+/// The codes of the genders the visitor has shown no interest in: when the gendered items they
 /// liked are all of some genders, the others (unisex items always stay). None when they liked
 /// nothing gendered, or when the request filters by gender itself.
-fn unwanted_genders<'m>(catalog: &'m ServingCatalog, liked: &[u32], filter: &AttributeFilter) -> Vec<&'m [u32]> {
+fn unwanted_genders(catalog: &ServingCatalog, liked: &[u32], filter: &AttributeFilter) -> Vec<u32> {
     if filter.constrains(FilterField::Gender) {
         return Vec::new();
     }
@@ -364,7 +380,7 @@ fn unwanted_genders<'m>(catalog: &'m ServingCatalog, liked: &[u32], filter: &Att
     Gender::ALL
         .iter()
         .filter(|&&gender| gender != Gender::Unisex && !wanted.contains(&gender))
-        .map(|gender| catalog.matrix().rows_holding(FilterField::Gender, gender.as_str()))
+        .filter_map(|gender| catalog.matrix().code_of(FilterField::Gender, gender.as_str()))
         .collect()
 }
 
