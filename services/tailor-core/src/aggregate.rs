@@ -51,6 +51,21 @@ impl Default for AggregateWeights {
     }
 }
 
+/// A rating at or above this says the user wants the item.
+pub const POSITIVE_RATING: f32 = 7.0;
+
+impl InteractionKind {
+    /// Whether the interaction says the user wants the item: a like, an add to cart, a purchase,
+    /// or a rating (`value`) of at least [`POSITIVE_RATING`]; a rating without its value is not.
+    pub fn is_positive(self, value: Option<f32>) -> bool {
+        match self {
+            InteractionKind::Like | InteractionKind::AddToCart | InteractionKind::Purchase => true,
+            InteractionKind::Rating => value.is_some_and(|v| v >= POSITIVE_RATING),
+            InteractionKind::View | InteractionKind::Click | InteractionKind::Dislike => false,
+        }
+    }
+}
+
 pub const RATING_MIN: f32 = 1.0;
 pub const RATING_MAX: f32 = 10.0;
 
@@ -158,6 +173,15 @@ mod tests {
 
     fn unit(values: &[f32]) -> Embedding {
         Embedding::new(values.to_vec(), values.len()).unwrap()
+    }
+
+    #[test]
+    fn likes_carts_purchases_and_high_ratings_are_positive() {
+        use InteractionKind::*;
+        assert!([Like, AddToCart, Purchase].iter().all(|k| k.is_positive(None)));
+        assert!([View, Click, Dislike].iter().all(|k| !k.is_positive(Some(10.0))));
+        assert!(Rating.is_positive(Some(POSITIVE_RATING)) && Rating.is_positive(Some(10.0)));
+        assert!(!Rating.is_positive(Some(6.0)) && !Rating.is_positive(None));
     }
 
     #[test]

@@ -14,7 +14,9 @@ mod top_k;
 mod tower;
 pub mod vector;
 
-pub use aggregate::{AggregateWeights, InteractionKind, RATING_MAX, RATING_MIN, UserAggregate, check_rating};
+pub use aggregate::{
+    AggregateWeights, InteractionKind, POSITIVE_RATING, RATING_MAX, RATING_MIN, UserAggregate, check_rating,
+};
 pub use error::CoreError;
 pub use features::{FeatureField, FeatureVocabulary, PriceBand, PriceBands};
 pub use filter::{AttributeFilter, FilterField, ResolvedFilter};

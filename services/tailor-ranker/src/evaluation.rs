@@ -569,12 +569,7 @@ pub fn popularity<'e>(catalog: &ServingCatalog, events: impl IntoIterator<Item =
     let matrix = catalog.matrix();
     let mut counts = vec![0f32; matrix.len()];
     for event in events {
-        let positive = match event.kind {
-            InteractionKind::Like | InteractionKind::AddToCart | InteractionKind::Purchase => true,
-            InteractionKind::Rating => event.value.is_some_and(|v| v >= 7.0),
-            InteractionKind::View | InteractionKind::Click | InteractionKind::Dislike => false,
-        };
-        if let (true, Some(row)) = (positive, matrix.row_of(&event.item_id)) {
+        if let (true, Some(row)) = (event.kind.is_positive(event.value), matrix.row_of(&event.item_id)) {
             counts[row as usize] += 1.0;
         }
     }

@@ -20,7 +20,7 @@ mod views;
 pub use admin::{Admin, RetrainRefused, RetrainStatus, Retrainer, announce};
 pub use catalog::ServingCatalog;
 pub use error::ApiError;
-pub use model::{ActiveModel, default_blend};
+pub use model::ActiveModel;
 pub use recommend::{Pool, RankingConfig, Request, Signals, Weights, recommend, taste_from};
 pub use search::{MatrixSearch, SearchConfig, SearchMethod};
 pub use service::{Intake, MAX_BODY_BYTES, Service, TextQuery, router, serve};

@@ -71,18 +71,6 @@ pub struct Signals<'a> {
     pub items: Vec<(&'a str, InteractionKind)>,
 }
 
-impl Signals<'_> {
-    fn positive(kind: InteractionKind) -> bool {
-        match kind {
-            InteractionKind::Like | InteractionKind::AddToCart | InteractionKind::Purchase => true,
-            // A rating's sign depends on its value, which only the aggregate sees.
-            InteractionKind::View | InteractionKind::Click | InteractionKind::Dislike | InteractionKind::Rating => {
-                false
-            }
-        }
-    }
-}
-
 /// One ranking request.
 pub struct Request<'a> {
     /// The visitor's taste in the content space; `None` before they have shown any.
@@ -207,8 +195,9 @@ impl<'c> Pool<'c> {
         let resolved = resolve(catalog, request.filter)?;
         let row_of = |(id, _): &(&str, InteractionKind)| content.row_of(id);
         let seen: Vec<u32> = request.signals.items.iter().filter_map(row_of).collect();
+        // Signals carry no rating values: a rating pulls only through the taste's aggregate.
         let liked: Vec<u32> =
-            request.signals.items.iter().filter(|(_, kind)| Signals::positive(*kind)).filter_map(row_of).collect();
+            request.signals.items.iter().filter(|(_, kind)| kind.is_positive(None)).filter_map(row_of).collect();
         let mut exclude = RowSet::new(content.len());
         seen.iter().for_each(|&row| exclude.insert(row));
         let size = (request.k * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);

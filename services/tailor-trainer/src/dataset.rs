@@ -31,7 +31,7 @@ impl UserHistory {
 }
 
 /// Ratings at or above this count as "liked" for ranking metrics and as what a visitor reveals.
-pub const RELEVANT_RATING: f32 = 7.0;
+pub const RELEVANT_RATING: f32 = tailor_core::POSITIVE_RATING;
 
 /// What was read and what was left out.
 #[derive(Clone, Debug, Default, PartialEq)]

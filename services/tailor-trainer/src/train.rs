@@ -19,7 +19,7 @@ use tailor_models::TwoTowerWeights;
 use tch::nn::OptimizerConfig;
 use tch::{Device, Tensor, nn};
 
-use crate::dataset::{Dataset, RELEVANT_RATING, Role, Split, UserEvent};
+use crate::dataset::{Dataset, Role, Split, UserEvent};
 use crate::{TrainerError, TwoTower, TwoTowerConfig};
 
 /// The training run's settings; `[train.model]` in the configuration file.
@@ -109,19 +109,6 @@ struct Examples {
     positives: Vec<(i64, i64)>,
 }
 
-/// Whether an event says the user wants the item.
-fn is_positive(event: &UserEvent) -> bool {
-    match event.kind {
-        tailor_core::InteractionKind::Like
-        | tailor_core::InteractionKind::AddToCart
-        | tailor_core::InteractionKind::Purchase => true,
-        tailor_core::InteractionKind::Rating => event.value.is_some_and(|v| v >= RELEVANT_RATING),
-        tailor_core::InteractionKind::View
-        | tailor_core::InteractionKind::Click
-        | tailor_core::InteractionKind::Dislike => false,
-    }
-}
-
 fn examples(
     dataset: &Dataset,
     histories: &[usize],
@@ -155,7 +142,7 @@ fn examples(
         let revealed_items: HashSet<u32> = events[..revealed].iter().map(|e| e.item).collect();
         let mut wanted: Vec<u32> = events[revealed..]
             .iter()
-            .filter(|e| is_positive(e) && !revealed_items.contains(&e.item))
+            .filter(|e| e.kind.is_positive(e.value) && !revealed_items.contains(&e.item))
             .map(|e| e.item)
             .collect();
         wanted.sort_unstable();
