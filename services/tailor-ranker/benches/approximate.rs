@@ -85,7 +85,7 @@ fn published(path: &std::path::Path, search: &SearchConfig) -> (ServingCatalog, 
                 category: Some(CATEGORIES[(i / 97) % CATEGORIES.len()].to_owned()),
                 ..Attributes::default()
             };
-            Item::new(id.clone(), None, None, None, attributes).unwrap()
+            Item::new(id.clone(), Some(format!("item {id}")), None, None, attributes).unwrap()
         })
         .collect();
     let everything = vec![items.iter().map(|item| item.id().clone()).collect()];
