@@ -30,43 +30,15 @@ fn run(command: &mut Command) -> String {
     stdout.into_owned()
 }
 
-const PERSONAS: &str = r#"
-version = 1
-[[persona]]
-name = "office"
-description = "formal shirts for the office"
-genders = ["men"]
-article_types = ["shirts"]
-colours = ["navy blue", "white"]
-[[persona]]
-name = "timekeeper"
-description = "analog and digital watches"
-genders = ["women", "men"]
-article_types = ["watches"]
-"#;
-
 #[test]
 fn train_evaluate_publish_and_swap_while_serving() {
     let dir = tempfile::tempdir().unwrap();
-    let mut rows = Vec::new();
-    for i in 0..40 {
-        let (title, article) = match i % 4 {
-            0 => ("Navy Blue Formal Shirt", "Shirts"),
-            1 => ("White Cotton Shirt", "Shirts"),
-            2 => ("Gold Analog Watch", "Watches"),
-            _ => ("Black Digital Watch", "Watches"),
-        };
-        // Shirts have photos, watches text only.
-        let image = if i % 4 < 2 { ["images/portrait.png", "images/square.png"][i % 2] } else { "" };
-        rows.push(format!("i{i},{title} {i},{image},{article},{}", if i % 3 == 0 { "Women" } else { "Men" }));
-    }
-    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
-    let csv = common::write_shop(dir.path(), "id,title,image,article_type,gender", &rows);
+    let csv = common::write_shirts_and_watches(dir.path());
     let data = dir.path().join("data");
     run(tailor(&data).args(["ingest", "--format", "generic"]).arg(&csv));
     run(tailor(&data).arg("embed"));
     let personas = dir.path().join("personas.toml");
-    std::fs::write(&personas, PERSONAS).unwrap();
+    std::fs::write(&personas, common::SHIRTS_AND_WATCHES_PERSONAS).unwrap();
 
     let generated = run(tailor(&data)
         .args(["personas", "generate", "--users", "300", "--ratings-per-user", "8", "--file"])

@@ -26,6 +26,8 @@ pub enum EventError {
     UnknownSchemaId(u32),
     #[error("registry schema {id} cannot be read as an event: {reason}")]
     ForeignSchema { id: u32, reason: String },
+    #[error("schema is not valid Avro: {0}")]
+    InvalidSchema(String),
     /// The registry could not be asked; unlike the others, this says nothing about the message.
     #[error("schema registry: {0}")]
     Registry(String),
@@ -45,7 +47,8 @@ impl EventError {
             | EventError::TooShortForConfluent(_)
             | EventError::NotConfluent(_)
             | EventError::UnknownSchemaId(_)
-            | EventError::ForeignSchema { .. } => false,
+            | EventError::ForeignSchema { .. }
+            | EventError::InvalidSchema(_) => false,
         }
     }
 }

@@ -6,6 +6,7 @@ mod codec;
 mod confluent;
 mod error;
 mod events;
+mod fingerprint;
 mod schemas;
 mod wire;
 
@@ -13,5 +14,5 @@ pub use codec::{Event, decode, encode};
 pub use confluent::{Confluent, SchemaRegistry};
 pub use error::EventError;
 pub use events::{EventSource, Interaction, InteractionKind, ItemUpsert, ModelPublished, SubjectKind};
-pub use schemas::Fingerprint;
+pub use fingerprint::Fingerprint;
 pub use wire::{SingleObject, WireFormat};

@@ -1,21 +1,11 @@
 //! The schemas this build reads and writes, parsed once, indexed by fingerprint.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::LazyLock;
 
 use apache_avro::Schema;
-use apache_avro::rabin::Rabin;
 
-/// A schema's CRC-64-AVRO (Rabin) fingerprint, as carried in single-object headers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Fingerprint(pub [u8; 8]);
-
-impl fmt::Display for Fingerprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
-    }
-}
+use crate::Fingerprint;
 
 /// The event types, each with its current schema.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -37,11 +27,32 @@ impl Kind {
     }
 }
 
+struct Source {
+    kind: Kind,
+    text: &'static str,
+    /// What builds before November 2026 wrote for this schema in place of its fingerprint: the
+    /// Avro crate's canonical form, which keeps `{"type":"long"}` for the logical type, hashed.
+    /// Still read, so that no event already in a log becomes undecodable.
+    earlier_fingerprint: Option<Fingerprint>,
+}
+
 /// Every schema source: the current ones first, then earlier versions kept for old events.
-const SOURCES: [(Kind, &str); 3] = [
-    (Kind::Interaction, include_str!("../../../schemas/interaction.avsc")),
-    (Kind::ItemUpsert, include_str!("../../../schemas/item_upsert.avsc")),
-    (Kind::ModelPublished, include_str!("../../../schemas/model_published.avsc")),
+const SOURCES: [Source; 3] = [
+    Source {
+        kind: Kind::Interaction,
+        text: include_str!("../../../schemas/interaction.avsc"),
+        earlier_fingerprint: Some(Fingerprint([0x25, 0xfa, 0xf7, 0x27, 0xea, 0xff, 0xc8, 0xc0])),
+    },
+    Source {
+        kind: Kind::ItemUpsert,
+        text: include_str!("../../../schemas/item_upsert.avsc"),
+        earlier_fingerprint: Some(Fingerprint([0x90, 0x69, 0xb1, 0x4b, 0xe6, 0x29, 0x66, 0x7b])),
+    },
+    Source {
+        kind: Kind::ModelPublished,
+        text: include_str!("../../../schemas/model_published.avsc"),
+        earlier_fingerprint: Some(Fingerprint([0x22, 0x96, 0x8f, 0xcf, 0x7d, 0xb4, 0x43, 0x33])),
+    },
 ];
 
 pub(crate) struct Known {
@@ -75,19 +86,16 @@ impl Registry {
     }
 }
 
-fn fingerprint(schema: &Schema) -> Fingerprint {
-    let bytes = schema.fingerprint::<Rabin>().bytes;
-    Fingerprint(bytes.try_into().expect("a Rabin fingerprint is 8 bytes"))
-}
-
 /// The schema files are part of the build, so a parse failure is a bug caught by every test.
 pub(crate) static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
     let mut registry = Registry { by_fingerprint: HashMap::new(), current: HashMap::new() };
-    for (kind, source) in SOURCES {
-        let schema = Schema::parse_str(source).unwrap_or_else(|e| panic!("schema {} does not parse: {e}", kind.name()));
-        let fingerprint = fingerprint(&schema);
+    for Source { kind, text, earlier_fingerprint } in SOURCES {
+        let schema = Schema::parse_str(text).unwrap_or_else(|e| panic!("schema {} does not parse: {e}", kind.name()));
+        let fingerprint = Fingerprint::of_schema(text).unwrap_or_else(|e| panic!("schema {}: {e}", kind.name()));
         registry.current.entry(kind).or_insert(fingerprint);
-        registry.by_fingerprint.insert(fingerprint, Known { kind, schema, source });
+        for fingerprint in std::iter::once(fingerprint).chain(earlier_fingerprint) {
+            registry.by_fingerprint.insert(fingerprint, Known { kind, schema: schema.clone(), source: text });
+        }
     }
     registry
 });

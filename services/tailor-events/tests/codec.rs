@@ -117,3 +117,85 @@ proptest! {
         let _ = decode(&message);
     }
 }
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
+}
+
+/// Every schema in `schemas/` with the fingerprint the specification gives it, as fastavro 1.13
+/// computes it (`fingerprint(to_parsing_canonical_form(schema), "CRC-64-AVRO")`).
+const SPECIFICATION_FINGERPRINTS: [(&str, &str); 3] = [
+    ("interaction.avsc", "d03ccf0037144f30"),
+    ("item_upsert.avsc", "4821c4e29a42b490"),
+    ("model_published.avsc", "57c0b13f565739e7"),
+];
+
+#[test]
+fn every_schema_has_the_specifications_fingerprint_and_events_carry_it() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+    let mut files: Vec<String> = walk(&dir);
+    files.sort();
+    let expected: Vec<&str> = SPECIFICATION_FINGERPRINTS.iter().map(|(file, _)| *file).collect();
+    assert_eq!(files, expected, "a new schema file needs its fingerprint here, computed by another implementation");
+    for (file, fingerprint) in SPECIFICATION_FINGERPRINTS {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        assert_eq!(tailor_events::Fingerprint::of_schema(&text).unwrap().to_string(), fingerprint, "{file}");
+    }
+    let like = encode(&Event::Interaction(interaction(InteractionKind::Like, None)));
+    assert_eq!(like[2..10], hex("d03ccf0037144f30"));
+}
+
+/// `.avsc` files under `dir`, history included, relative to it.
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            let prefix = path.file_name().unwrap().to_string_lossy().into_owned();
+            found.extend(walk(&path).into_iter().map(|file| format!("{prefix}/{file}")));
+        } else if path.extension().is_some_and(|e| e == "avsc") {
+            found.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    found
+}
+
+#[test]
+fn events_another_implementation_wrote_are_read() {
+    // fastavro 1.13's schemaless_writer after `C3 01` and the specification's fingerprint.
+    let upsert = hex(concat!(
+        "c3014821c4e29a42b4900a6e65772d3702164c696e656e2053686972740000000000020c536869727473",
+        "000000020000000000803d400080a0bfe9d666"
+    ));
+    let Event::ItemUpsert(upsert) = decode(&upsert).unwrap() else { panic!("an item upsert") };
+    assert_eq!(
+        (upsert.item_id.as_str(), upsert.article_type.as_deref(), upsert.price),
+        ("new-7", Some("Shirts"), Some(29.5))
+    );
+    let message = hex(concat!(
+        "c301d03ccf0037144f301a66726f6d2d666173746176726f1273686f707065722d37000a3135393730",
+        "080080a0bfe9d66600"
+    ));
+    let Event::Interaction(event) = decode(&message).unwrap() else { panic!("an interaction") };
+    assert_eq!(
+        (event.event_id.as_str(), event.subject.as_str(), event.kind, event.subject_kind),
+        ("from-fastavro", "shopper-7", InteractionKind::AddToCart, SubjectKind::User)
+    );
+}
+
+#[test]
+fn events_written_before_the_specifications_fingerprints_still_decode() {
+    // Written by the build before (commit 50717d5), each with the fingerprint it used then.
+    let interaction = hex(concat!(
+        "c30125faf727eaffc8c01c6265666f72652d7468652d6669781473657373696f6e2d3432020a3135393730",
+        "040080a0bfe9d66600"
+    ));
+    let Event::Interaction(event) = decode(&interaction).unwrap() else { panic!("an interaction") };
+    assert_eq!((event.event_id.as_str(), event.kind), ("before-the-fix", InteractionKind::Like));
+    let upsert = hex("c3019069b14be629667b0a6e65772d3102164c696e656e20536869727400000000000000000000000a");
+    let Event::ItemUpsert(upsert) = decode(&upsert).unwrap() else { panic!("an item upsert") };
+    assert_eq!(upsert.title.as_deref(), Some("Linen Shirt"));
+    let published = hex("c30122968fcf7db44333040202187661722f6d6f64656c732f32000e");
+    let Event::ModelPublished(published) = decode(&published).unwrap() else { panic!("a model announcement") };
+    assert_eq!((published.version, published.parent), (2, Some(1)));
+}

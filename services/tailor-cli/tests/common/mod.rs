@@ -22,6 +22,40 @@ pub fn write_shop(dir: &Path, header: &str, rows: &[&str]) -> PathBuf {
     csv
 }
 
+/// 40 items: navy and white shirts with photos, gold and black watches with text only (`i2`,
+/// `i3`, `i6`, ... are watches), for women every third; returns the CSV's path.
+pub fn write_shirts_and_watches(dir: &Path) -> PathBuf {
+    let mut rows = Vec::new();
+    for i in 0..40 {
+        let (title, article) = match i % 4 {
+            0 => ("Navy Blue Formal Shirt", "Shirts"),
+            1 => ("White Cotton Shirt", "Shirts"),
+            2 => ("Gold Analog Watch", "Watches"),
+            _ => ("Black Digital Watch", "Watches"),
+        };
+        let image = if i % 4 < 2 { ["images/portrait.png", "images/square.png"][i % 2] } else { "" };
+        rows.push(format!("i{i},{title} {i},{image},{article},{}", if i % 3 == 0 { "Women" } else { "Men" }));
+    }
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    write_shop(dir, "id,title,image,article_type,gender", &rows)
+}
+
+/// Two personas for that shop, one per article type.
+pub const SHIRTS_AND_WATCHES_PERSONAS: &str = r#"
+version = 1
+[[persona]]
+name = "office"
+description = "formal shirts for the office"
+genders = ["men"]
+article_types = ["shirts"]
+colours = ["navy blue", "white"]
+[[persona]]
+name = "timekeeper"
+description = "analog and digital watches"
+genders = ["women", "men"]
+article_types = ["watches"]
+"#;
+
 /// Starts `tailor serve` (`command`, with its data directory set) on a free port and returns it
 /// with its base URL; its further output is drained so it never blocks.
 pub fn start_server(mut command: Command) -> (Child, String) {

@@ -1,0 +1,153 @@
+//! Tailor on Kafka (tansu) as a shop's backend and data team meet it, through clients nobody on
+//! the team wrote: `outside_clients.py` (confluent-kafka and fastavro, in the virtual environment
+//! `scripts/setup` makes) decodes every event on Tailor's topics by looking its writer schema up
+//! by the specification's fingerprint, runs the README's producer example and sees a shopper's
+//! recommendations follow it, and reads a dead letter; then, with a schema registry, checks the
+//! Confluent framing both ways against confluent-kafka's Avro serializer.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+use tailor_testkit::broker::{Broker, Storage};
+
+mod common;
+
+/// confluent-kafka and fastavro, installed by `scripts/setup`.
+fn python() -> PathBuf {
+    let tools = std::env::var_os("TAILOR_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").expect("HOME is set")).join(".local/share/tailor"));
+    let python = tools.join("outside-clients-2.14.0/bin/python");
+    assert!(python.is_file(), "{} is missing: run scripts/setup", python.display());
+    python
+}
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// Watches in this shop, which the Python side likes and then expects to see recommended.
+const LIKED: [&str; 2] = ["i2", "i3"];
+
+fn tailor(data_dir: &Path, broker: &Broker, topics: &str) -> Command {
+    let mut cmd = Command::cargo_bin("tailor").unwrap();
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("TAILOR_DATA_DIR")
+        .env_remove("TAILOR_CONFIG")
+        .env("TAILOR_EVENTS__LOG", "kafka")
+        .env("TAILOR_EVENTS__KAFKA__BROKERS", broker.address())
+        .env("TAILOR_EVENTS__KAFKA__GROUP_ID", format!("{topics}-consumer"))
+        .env("TAILOR_EVENTS__INTERACTIONS__NAME", format!("{topics}.interactions"))
+        .env("TAILOR_EVENTS__DEAD_LETTERS__NAME", format!("{topics}.dead-letters"))
+        .env("TAILOR_EVENTS__MODELS__NAME", format!("{topics}.models"));
+    cmd
+}
+
+fn run(command: &mut Command) {
+    let output = command.output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+}
+
+/// Runs `outside_clients.py` with `args`; its output goes to the test's.
+fn outside_clients(broker: &Broker, url: &str, args: &[&str]) {
+    let repository = repository();
+    let mut command = Command::new(python());
+    command
+        .arg(repository.join("services/tailor-cli/tests/outside_clients.py"))
+        .args(args)
+        .args(["--brokers", &broker.address(), "--url", url, "--liked-type", "Watches"])
+        .arg("--schemas")
+        .arg(repository.join("schemas"));
+    for item in LIKED {
+        command.args(["--like", item]);
+    }
+    let mut child = command.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("outside_clients.py {args:?} ran past 180 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "outside_clients.py {args:?} failed: {status}");
+}
+
+/// A running `tailor serve`, killed if the test fails before stopping it.
+struct Server(Child);
+
+impl Server {
+    fn start(command: Command) -> (Server, String) {
+        let (child, url) = common::start_server(command);
+        (Server(child), url)
+    }
+
+    /// Stops it as an operator would, with SIGTERM, and checks that it stopped cleanly.
+    fn stop(mut self) {
+        Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status().unwrap();
+        assert!(self.0.wait().unwrap().success());
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn outside_clients_read_and_write_tailors_topics() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = common::write_shirts_and_watches(dir.path());
+    let data = dir.path().join("data");
+    let broker = Broker::start(Storage::Sqlite);
+
+    // Single-object encoding, the default: persona events and a model announcement on the topics.
+    let tailor = |topics| tailor(&data, &broker, topics);
+    run(tailor("tailor").args(["ingest", "--format", "generic"]).arg(&csv));
+    run(tailor("tailor").arg("embed"));
+    let personas = dir.path().join("personas.toml");
+    std::fs::write(&personas, common::SHIRTS_AND_WATCHES_PERSONAS).unwrap();
+    run(tailor("tailor")
+        .args(["personas", "generate", "--users", "60", "--ratings-per-user", "6", "--file"])
+        .arg(&personas));
+    run(tailor("tailor").arg("train"));
+    let (server, url) = Server::start(tailor("tailor"));
+    let example = repository().join("docs/examples/produce_interactions.py");
+    outside_clients(&broker, &url, &["single-object", "--example", example.to_str().unwrap()]);
+    server.stop();
+
+    // The Confluent framing, on topics of its own, with a registry the Python side serves.
+    let mut registry = Command::new(python())
+        .arg(repository().join("services/tailor-cli/tests/outside_clients.py"))
+        .arg("registry")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(registry.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let registry_url = line.trim().strip_prefix("registry at ").expect("the registry's address").to_owned();
+    // The snapshot belongs to the other topic; a consumer on new topics starts from their start.
+    std::fs::remove_file(data.join("stream/visitors.snapshot")).unwrap();
+    let mut confluent = tailor("confluent");
+    confluent.env("TAILOR_EVENTS__SCHEMA_REGISTRY_URL", &registry_url);
+    let (server, url) = Server::start(confluent);
+    let result = std::panic::catch_unwind(|| {
+        outside_clients(&broker, &url, &["confluent", "--registry", &registry_url, "--topic", "confluent.interactions"])
+    });
+    registry.kill().unwrap();
+    registry.wait().unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+    server.stop();
+}
