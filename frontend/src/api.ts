@@ -20,11 +20,12 @@ export interface Session {
 
 export type EventKind = "view" | "click" | "like" | "dislike" | "add_to_cart" | "purchase";
 
+/** No timestamp: the service stamps events with its own clock, since a visitor's may be minutes
+ * off, and events timestamped outside the service's window are refused. */
 export interface InteractionEvent {
   subject: string;
   item_id: string;
   kind: EventKind;
-  timestamp_ms: number;
 }
 
 export class ApiError extends Error {}

@@ -39,7 +39,7 @@ export class EventBatcher {
 
   /** Queues one event; a full batch is sent at once. */
   record(item_id: string, kind: EventKind): void {
-    this.queue.push({ subject: this.subject, item_id, kind, timestamp_ms: Date.now() });
+    this.queue.push({ subject: this.subject, item_id, kind });
     if (this.queue.length >= this.maxBatch) void this.flush();
   }
 

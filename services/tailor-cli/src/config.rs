@@ -146,6 +146,8 @@ pub struct ServeConfig {
     pub search: tailor_ranker::SearchConfig,
     /// The photo preference, duplicate and reason thresholds of ranking.
     pub ranking: tailor_ranker::RankingConfig,
+    /// How far from the service's clock a posted event's timestamp may be.
+    pub timestamps: tailor_ranker::TimestampWindow,
 }
 
 impl Default for ServeConfig {
@@ -157,6 +159,7 @@ impl Default for ServeConfig {
             app_dir: PathBuf::from("frontend/dist"),
             search: tailor_ranker::SearchConfig::default(),
             ranking: tailor_ranker::RankingConfig::default(),
+            timestamps: tailor_ranker::TimestampWindow::default(),
         }
     }
 }

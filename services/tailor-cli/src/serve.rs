@@ -111,7 +111,17 @@ fn schedule_retrains(
     }
 }
 
+/// Admin tokens shorter than this are refused at start-up: they guard retraining and model swaps.
+const MIN_ADMIN_TOKEN_CHARS: usize = 24;
+
 pub fn run(config: &Config) -> anyhow::Result<()> {
+    if let Some(token) = &config.serve.admin_token {
+        anyhow::ensure!(
+            token.chars().count() >= MIN_ADMIN_TOKEN_CHARS,
+            "serve.admin_token is {} characters long; use at least {MIN_ADMIN_TOKEN_CHARS} (e.g. `openssl rand -hex 16`)",
+            token.chars().count()
+        );
+    }
     // Installed first, so the consumer's metrics are recorded from its first event.
     tailor_ranker::metrics::handle();
     // Read and closed: an in-process retrain opens the catalogue again.
@@ -136,7 +146,8 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         snapshot.map_or(0, |s| s.visitors)
     );
     let log = source.log.clone();
-    let intake = Intake { log: source.log, wire: source.wire, topic: source.topic };
+    let timestamps = config.serve.timestamps.clone();
+    let intake = Intake { log: source.log, wire: source.wire, topic: source.topic, timestamps };
     let retrainer = Arc::new(InProcessRetrainer::new(config, log.clone()));
     let admin = Admin {
         token: config.serve.admin_token.clone(),

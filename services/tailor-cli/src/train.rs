@@ -155,7 +155,7 @@ pub fn train_once(config: &Config, log: &dyn EventLog, item_attributes: bool) ->
     let inputs = TrainingInputs::load(config, log)?;
     let counts = &inputs.dataset.counts;
     println!(
-        "read {} events up to offsets {:?}: {} ratings from {} users over {} items ({} duplicates, {} for unknown items, {} undecodable)",
+        "read {} events up to offsets {:?}: {} ratings from {} users over {} items ({} duplicates, {} for unknown items, {} with impossible timestamps, {} undecodable)",
         counts.events,
         inputs.interactions.end_offsets,
         counts.ratings,
@@ -163,6 +163,7 @@ pub fn train_once(config: &Config, log: &dyn EventLog, item_attributes: bool) ->
         inputs.items.len(),
         counts.duplicates,
         counts.unknown_items,
+        counts.invalid_timestamps,
         inputs.interactions.undecodable
     );
     anyhow::ensure!(counts.ratings > 0, "the log holds no ratings yet: run `tailor personas generate` first");

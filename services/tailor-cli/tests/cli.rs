@@ -84,6 +84,12 @@ fn unusable_input_fails_with_a_message_naming_the_problem() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("no item 404"));
+    tailor(dir.path())
+        .arg("serve")
+        .env("TAILOR_SERVE__ADMIN_TOKEN", "hunter2")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("serve.admin_token is 7 characters long; use at least 24"));
 }
 
 #[test]

@@ -101,6 +101,20 @@ impl AggregateWeights {
     }
 }
 
+/// The latest timestamp any event may carry: 9999-12-31T23:59:59.999Z. With every timestamp from
+/// 0 to this, the difference of two never overflows.
+pub const LATEST_TIMESTAMP_MS: i64 = 253_402_300_799_999;
+
+/// Whether `at_ms` (milliseconds since the epoch) can be an event's time at all; how far from
+/// now an event may be is the intake's decision.
+pub fn check_timestamp(at_ms: i64) -> Result<(), CoreError> {
+    if (0..=LATEST_TIMESTAMP_MS).contains(&at_ms) {
+        Ok(())
+    } else {
+        Err(CoreError::InvalidTimestamp { at_ms, latest: LATEST_TIMESTAMP_MS })
+    }
+}
+
 /// The running aggregate for one visitor. Its value depends only on the set of interactions
 /// applied, not on their order: the sum is kept as of the newest timestamp seen, and an event
 /// older than that enters already faded.
@@ -128,7 +142,9 @@ impl UserAggregate {
         if item.dim() != self.sum.len() {
             return Err(CoreError::DimensionMismatch { expected: self.sum.len(), found: item.dim() });
         }
+        check_timestamp(at_ms)?;
         let mut weight = weights.weight(kind, value)?;
+        // Both timestamps are checked, so their difference cannot overflow.
         match self.as_of_ms {
             Some(as_of) if at_ms < as_of => weight *= weights.decay((as_of - at_ms) as f64),
             Some(as_of) => {
@@ -205,6 +221,23 @@ mod tests {
         assert_eq!(weights.weight(InteractionKind::Rating, Some(11.0)), Err(CoreError::InvalidRating(Some(11.0))));
         assert_eq!(weights.weight(InteractionKind::Rating, None), Err(CoreError::InvalidRating(None)));
         assert!(weights.weight(InteractionKind::Rating, Some(f32::NAN)).is_err());
+    }
+
+    #[test]
+    fn timestamps_outside_the_calendar_are_refused_and_change_nothing() {
+        let weights = AggregateWeights::default();
+        let mut aggregate = UserAggregate::new(2);
+        aggregate.apply(&weights, InteractionKind::Like, None, 1_000, &unit(&[1.0, 0.0])).unwrap();
+        let before = aggregate.clone();
+        // i64::MAX then -1 once overflowed the decay arithmetic (a panic in debug builds).
+        for at_ms in [i64::MAX, -1, i64::MIN, LATEST_TIMESTAMP_MS + 1] {
+            let error = aggregate.apply(&weights, InteractionKind::Like, None, at_ms, &unit(&[0.0, 1.0])).unwrap_err();
+            assert_eq!(error, CoreError::InvalidTimestamp { at_ms, latest: LATEST_TIMESTAMP_MS });
+        }
+        assert_eq!(aggregate, before);
+        aggregate.apply(&weights, InteractionKind::Like, None, LATEST_TIMESTAMP_MS, &unit(&[0.0, 1.0])).unwrap();
+        aggregate.apply(&weights, InteractionKind::Like, None, 0, &unit(&[0.0, 1.0])).unwrap();
+        assert!(aggregate.vector().is_some());
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub enum CoreError {
     WeightCountMismatch { weights: usize, vectors: usize },
     #[error("item {0} appears twice in the item matrix")]
     DuplicateItem(String),
+    #[error("timestamp {at_ms} is not a time from 1970 to 9999: milliseconds since the epoch, 0 to {latest}")]
+    InvalidTimestamp { at_ms: i64, latest: i64 },
     #[error("rating {0:?} is not a number from 1 to 10")]
     InvalidRating(Option<f32>),
     #[error("no item has {field} = {value:?}")]

@@ -15,7 +15,8 @@ mod tower;
 pub mod vector;
 
 pub use aggregate::{
-    AggregateWeights, InteractionKind, POSITIVE_RATING, RATING_MAX, RATING_MIN, UserAggregate, check_rating,
+    AggregateWeights, InteractionKind, LATEST_TIMESTAMP_MS, POSITIVE_RATING, RATING_MAX, RATING_MIN, UserAggregate,
+    check_rating, check_timestamp,
 };
 pub use error::CoreError;
 pub use features::{FeatureField, FeatureVocabulary, PriceBand, PriceBands};

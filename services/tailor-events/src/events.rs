@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 pub use tailor_core::InteractionKind;
-use tailor_core::{ItemId, SessionId, UserId, check_rating};
+use tailor_core::{ItemId, SessionId, UserId, check_rating, check_timestamp};
 
 use crate::EventError;
 use crate::schemas::Kind;
@@ -37,8 +37,8 @@ pub struct Interaction {
 }
 
 impl Interaction {
-    /// Checks what the schema cannot express: well-formed subject and item ids, and a rating
-    /// from 1 to 10 on rating events. Every decoded event passes here, and so does every event
+    /// Checks what the schema cannot express: well-formed subject and item ids, a timestamp from
+    /// 1970 to 9999, and a rating from 1 to 10 on rating events. Every decoded event passes here, and so does every event
     /// the ranking service accepts.
     pub fn check(self) -> Result<Interaction, EventError> {
         let invalid = |reason: String| EventError::Invalid { schema: Kind::Interaction.name(), reason };
@@ -48,6 +48,7 @@ impl Interaction {
         }
         .map_err(|e| invalid(e.to_string()))?;
         ItemId::new(self.item_id.as_str()).map_err(|e| invalid(e.to_string()))?;
+        check_timestamp(self.timestamp_ms).map_err(|e| invalid(e.to_string()))?;
         if self.kind == InteractionKind::Rating {
             check_rating(self.value).map_err(|e| invalid(e.to_string()))?;
         }

@@ -72,6 +72,10 @@ fn events_the_schema_cannot_police_are_checked() {
         decode(&out_of_range).unwrap_err().to_string(),
         "interaction event is invalid: rating Some(11.0) is not a number from 1 to 10"
     );
+    let mut far_future = interaction(InteractionKind::Like, None);
+    far_future.timestamp_ms = i64::MAX;
+    let err = decode(&encode(&Event::Interaction(far_future))).unwrap_err();
+    assert!(err.to_string().contains("timestamp 9223372036854775807 is not a time from 1970 to 9999"), "{err}");
     let missing = encode(&Event::Interaction(interaction(InteractionKind::Rating, None)));
     assert!(decode(&missing).is_err());
     let mut bad_id = interaction(InteractionKind::Like, None);
@@ -93,7 +97,7 @@ proptest! {
     #[test]
     fn interactions_round_trip(
         (kind, value) in kind(), subject in "[a-z0-9-]{1,40}", item in "[A-Za-z0-9_.:-]{1,20}",
-        timestamp_ms in any::<i64>(), event_id in ".{0,30}",
+        timestamp_ms in 0..=tailor_core::LATEST_TIMESTAMP_MS, event_id in ".{0,30}",
     ) {
         let event = Event::Interaction(Interaction {
             subject, item_id: item, kind, value, timestamp_ms, event_id, ..interaction(kind, value)

@@ -335,6 +335,15 @@ pub async fn post_events(
         return Err(ApiError::InvalidParameter { name: "events", reason });
     }
     let now = tailor_log::now_ms();
+    let (earliest, latest) = service.intake.timestamps.bounds(now);
+    for (index, event) in request.events.iter().enumerate() {
+        match event.timestamp_ms {
+            Some(at_ms) if !(earliest..=latest).contains(&at_ms) => {
+                return Err(ApiError::InvalidTimestamp { index, at_ms, earliest, latest });
+            }
+            _ => {}
+        }
+    }
     let mut messages = Vec::with_capacity(request.events.len());
     for (index, event) in request.events.into_iter().enumerate() {
         let invalid = |reason: String| ApiError::InvalidEvent { index, reason };

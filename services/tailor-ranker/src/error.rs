@@ -21,6 +21,8 @@ pub enum ApiError {
     BodyTooLarge { limit: usize },
     #[error("event {index}: {reason}")]
     InvalidEvent { index: usize, reason: String },
+    #[error("event {index}: timestamp_ms {at_ms} is outside the window this service accepts, {earliest} to {latest}")]
+    InvalidTimestamp { index: usize, at_ms: i64, earliest: i64, latest: i64 },
     #[error("no route {0}")]
     NoRoute(String),
     #[error("posting events needs the session's token: `Authorization: Bearer TOKEN` from POST /v1/sessions")]
@@ -54,6 +56,7 @@ impl ApiError {
             ApiError::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
             ApiError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ApiError::InvalidEvent { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_event"),
+            ApiError::InvalidTimestamp { .. } => (StatusCode::BAD_REQUEST, "invalid_timestamp"),
             ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "no_route"),
             ApiError::MissingToken => (StatusCode::UNAUTHORIZED, "missing_session_token"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),

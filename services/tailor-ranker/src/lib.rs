@@ -23,7 +23,7 @@ pub use error::ApiError;
 pub use model::ActiveModel;
 pub use recommend::{Pool, RankingConfig, Request, Signals, Weights, recommend, taste_from};
 pub use search::{MatrixSearch, SearchConfig, SearchMethod};
-pub use service::{Intake, MAX_BODY_BYTES, Service, TextQuery, router, serve};
+pub use service::{Intake, MAX_BODY_BYTES, Service, TextQuery, TimestampWindow, router, serve};
 pub use sessions::SessionKeys;
 
 use thiserror::Error;

@@ -9,6 +9,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
+use serde::{Deserialize, Serialize};
 use tailor_core::AggregateWeights;
 use tailor_events::WireFormat;
 use tailor_log::EventLog;
@@ -22,11 +23,36 @@ use crate::{ActiveModel, RankerError, RankingConfig, ServingCatalog, SessionKeys
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// Where `POST /v1/events` appends, and how events are framed.
+/// Where `POST /v1/events` appends, how events are framed, and which timestamps it takes.
 pub struct Intake {
     pub log: Arc<dyn EventLog>,
     pub wire: Arc<dyn WireFormat>,
     pub topic: String,
+    pub timestamps: TimestampWindow,
+}
+
+/// How far from the service's clock a posted event's own timestamp may be. Events older than
+/// the topic's retention, or from a clock far ahead, would only skew the decay of the visitor's
+/// other events.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TimestampWindow {
+    pub max_past_ms: u64,
+    pub max_future_ms: u64,
+}
+
+impl Default for TimestampWindow {
+    fn default() -> Self {
+        TimestampWindow { max_past_ms: 30 * 24 * 3600 * 1000, max_future_ms: 5 * 60 * 1000 }
+    }
+}
+
+impl TimestampWindow {
+    /// The earliest and latest timestamps accepted at `now_ms`.
+    pub fn bounds(&self, now_ms: i64) -> (i64, i64) {
+        let offset = |ms: u64| i64::try_from(ms).unwrap_or(i64::MAX);
+        (now_ms.saturating_sub(offset(self.max_past_ms)), now_ms.saturating_add(offset(self.max_future_ms)))
+    }
 }
 
 pub struct Service {

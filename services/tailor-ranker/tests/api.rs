@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tailor_ranker::MAX_BODY_BYTES;
+use tailor_ranker::{MAX_BODY_BYTES, TimestampWindow};
 
 mod common;
 
@@ -218,6 +218,17 @@ async fn bad_events_are_refused_and_nothing_is_appended() {
             "forbidden",
         ),
         (like(r#""subject_kind": "user", "item_id": "item-1", "kind": "like""#), StatusCode::FORBIDDEN, "forbidden"),
+        // i64::MAX, then an hour before the epoch: once an overflow in the decay arithmetic.
+        (
+            like(r#""item_id": "item-1", "kind": "like", "timestamp_ms": 9223372036854775807"#),
+            StatusCode::BAD_REQUEST,
+            "invalid_timestamp",
+        ),
+        (
+            like(r#""item_id": "item-1", "kind": "like", "timestamp_ms": -3600000"#),
+            StatusCode::BAD_REQUEST,
+            "invalid_timestamp",
+        ),
     ];
     for (request, status, code) in &cases {
         let (got, body) = call_as(&f, Some(&token), "POST", "/v1/events", Some(request)).await;
@@ -239,7 +250,22 @@ async fn bad_events_are_refused_and_nothing_is_appended() {
         (status, body["error"]["message"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("event 1: no item \"nope\" in the catalogue"))
     );
-    assert_eq!(f.consumer.poll(100, Duration::from_millis(100)).unwrap().records(), 0);
+    // The window is the service's clock give or take serve.timestamps, and the message says so.
+    let now = tailor_log::now_ms();
+    let (earliest, latest) = TimestampWindow::default().bounds(now);
+    let too_new = like(&format!(r#""item_id": "item-1", "kind": "like", "timestamp_ms": {}"#, latest + 60_000));
+    let (status, body) = call_as(&f, Some(&token), "POST", "/v1/events", Some(&too_new)).await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let window = |message: &str| -> Vec<i64> {
+        let bounds = message.rsplit_once("accepts, ").unwrap().1;
+        bounds.split(" to ").map(|b| b.parse().unwrap()).collect()
+    };
+    let bounds = window(message);
+    assert!((bounds[0] - earliest).abs() < 60_000 && (bounds[1] - latest).abs() < 60_000, "{message}");
+    let in_window = like(&format!(r#""item_id": "item-1", "kind": "like", "timestamp_ms": {}"#, now - 86_400_000));
+    assert_eq!(call_as(&f, Some(&token), "POST", "/v1/events", Some(&in_window)).await.0, StatusCode::ACCEPTED);
+    assert_eq!(f.consumer.poll(100, Duration::from_millis(100)).unwrap().records(), 1, "only the one in the window");
 }
 
 #[tokio::test]

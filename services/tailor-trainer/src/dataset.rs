@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use tailor_core::{AggregateWeights, Embedding, InteractionKind, ItemId, UserAggregate};
+use tailor_core::{AggregateWeights, Embedding, InteractionKind, ItemId, UserAggregate, check_timestamp};
 use tailor_events::Interaction;
 
 use crate::TrainerError;
@@ -41,6 +41,9 @@ pub struct DatasetCounts {
     pub duplicates: u64,
     /// Events about items without a content vector (not embedded, or not in the catalogue).
     pub unknown_items: u64,
+    /// Events whose time is no time at all (before 1970 or after 9999), which would break the
+    /// decay of the visitor's other events. Decoding refuses them; this guards other sources.
+    pub invalid_timestamps: u64,
 }
 
 /// The items (rows of the content matrix) and the users' histories over them.
@@ -69,6 +72,10 @@ impl Dataset {
             counts.events += 1;
             if !seen.insert(event.event_id.clone()) {
                 counts.duplicates += 1;
+                continue;
+            }
+            if check_timestamp(event.timestamp_ms).is_err() {
+                counts.invalid_timestamps += 1;
                 continue;
             }
             let Some(&item) = row_of.get(event.item_id.as_str()) else {
@@ -214,10 +221,14 @@ mod tests {
             event("2", "u", "a", 2.0, 10),
             event("2", "u", "a", 2.0, 10),
             event("3", "u", "zzz", 5.0, 30),
+            // Once an overflow in the decay arithmetic that aborted training for good.
+            event("4", "u", "a", 5.0, i64::MAX),
+            event("5", "u", "b", 5.0, -1),
         ];
         let dataset = Dataset::new(items(), events).unwrap();
         let counts = &dataset.counts;
-        assert_eq!((counts.events, counts.duplicates, counts.unknown_items, counts.ratings), (4, 1, 1, 2));
+        assert_eq!((counts.events, counts.duplicates, counts.unknown_items, counts.ratings), (6, 1, 1, 2));
+        assert_eq!(counts.invalid_timestamps, 2);
         let items: Vec<u32> = dataset.users[0].events.iter().map(|e| e.item).collect();
         assert_eq!(items, [0, 1]);
         let mut input = Vec::new();

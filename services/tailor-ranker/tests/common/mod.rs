@@ -15,7 +15,8 @@ use tailor_events::SingleObject;
 use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, TopicConfig};
 use tailor_models::ModelStore;
 use tailor_ranker::{
-    Admin, Intake, RetrainRefused, RetrainStatus, Retrainer, SearchConfig, Service, ServingCatalog, SessionKeys, router,
+    Admin, Intake, RetrainRefused, RetrainStatus, Retrainer, SearchConfig, Service, ServingCatalog, SessionKeys,
+    TimestampWindow, router,
 };
 use tailor_stream::{ItemVectors, Source, StreamConsumer, VisitorStates};
 use tailor_testkit::synthetic;
@@ -110,7 +111,12 @@ pub fn fixture_of(
     let (consumer, _) =
         StreamConsumer::start(source, visitors.clone(), vectors.clone(), &dir.path().join("snapshot")).unwrap();
     let catalog = ServingCatalog::new(items, &vectors, search).unwrap();
-    let intake = Intake { log, wire: Arc::new(SingleObject), topic: "interactions".to_owned() };
+    let intake = Intake {
+        log,
+        wire: Arc::new(SingleObject),
+        topic: "interactions".to_owned(),
+        timestamps: TimestampWindow::default(),
+    };
     let sessions = SessionKeys::new(b"a test secret of sufficient length".to_vec());
     let retrainer = Arc::new(CountingRetrainer::default());
     let admin = Admin {
