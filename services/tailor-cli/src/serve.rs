@@ -111,6 +111,10 @@ fn schedule_retrains(
     }
 }
 
+/// How long `tailor serve` answers 503 on /healthz and /readyz after its consumer stopped, before
+/// it exits with an error: long enough for probes and load balancers to see it.
+const CONSUMER_FAILURE_DRAIN: Duration = Duration::from_secs(5);
+
 /// Admin tokens shorter than this are refused at start-up: they guard retraining and model swaps.
 const MIN_ADMIN_TOKEN_CHARS: usize = 24;
 
@@ -194,8 +198,21 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         })
     });
     let interval = Duration::from_millis(config.stream.snapshot_interval_ms);
-    let consumer_stop = stop.clone();
-    let consumer_thread = thread::spawn(move || consume(&mut consumer, &consumer_stop, interval, false));
+    let consumer_thread = {
+        let (service, stop) = (service.clone(), stop.clone());
+        thread::spawn(move || {
+            let consumed = consume(&mut consumer, &stop, interval, false);
+            if let Err(error) = &consumed {
+                // Serving on would answer with states that no longer follow events: say so on
+                // /healthz and /readyz while probes look, then exit for the supervisor to restart.
+                eprintln!("the streaming consumer stopped: {error:#}; exiting in {CONSUMER_FAILURE_DRAIN:?}");
+                let _ = service.consumer_failure.set(format!("{error:#}"));
+                thread::sleep(CONSUMER_FAILURE_DRAIN);
+                stop.store(true, Ordering::Relaxed);
+            }
+            consumed
+        })
+    };
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let served = runtime.block_on(async {
@@ -226,7 +243,10 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         scheduler.join().expect("the scheduler thread does not panic");
     }
     watcher.join().expect("the model watcher does not panic")?;
-    let consumed = consumer_thread.join().expect("the consumer thread does not panic")?;
+    let consumed = consumer_thread
+        .join()
+        .expect("the consumer thread does not panic")
+        .context("the streaming consumer stopped; restart the service")?;
     println!("stopped; applied {} events while serving", consumed.applied);
     served
 }

@@ -100,23 +100,31 @@ pub fn consume(
     let snapshots = spawn_snapshots(consumer, stop_snapshots.clone(), interval);
     let mut total = BatchSummary::default();
     let mut last_lag_report = Instant::now();
-    while !stop.load(Ordering::Relaxed) {
-        let batch = consumer.poll(POLL_BATCH, POLL_TIMEOUT)?;
+    let polled = loop {
+        if stop.load(Ordering::Relaxed) {
+            break Ok(());
+        }
+        let batch = match consumer.poll(POLL_BATCH, POLL_TIMEOUT) {
+            Ok(batch) => batch,
+            Err(error) => break Err(error),
+        };
         total += batch;
         let idle = batch.records() == 0;
         if idle || last_lag_report.elapsed() >= LAG_REPORT_INTERVAL {
             last_lag_report = Instant::now();
             // Reading the partition ends fails while a broker is away; consuming goes on.
             match consumer.report_lag() {
-                Ok(0) if idle && until_caught_up => break,
+                Ok(0) if idle && until_caught_up => break Ok(()),
                 Ok(_) => {}
                 Err(e) => eprintln!("warning: cannot measure lag: {e}"),
             }
         }
-    }
+    };
+    // The snapshots stop either way; what was applied before an error is kept.
     stop_snapshots.store(true, Ordering::Relaxed);
     snapshots.join().expect("the snapshot thread does not panic")?;
     consumer.snapshotter().write()?;
+    polled?;
     Ok(total)
 }
 

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 
@@ -69,4 +70,77 @@ fn serves_recommendations_that_follow_a_like() {
     Command::new("kill").arg("-TERM").arg(server.id().to_string()).status().unwrap();
     assert!(server.wait().unwrap().success());
     assert!(data.join("stream/visitors.snapshot").is_file());
+}
+
+/// The consumer stops when the schema registry stays unreachable: events written with a schema id
+/// this process has not seen cannot be read. The service then says so on /healthz and /readyz and
+/// exits with an error for its supervisor to restart it, instead of serving states that no longer
+/// follow events.
+#[test]
+fn a_stopped_consumer_makes_the_service_unhealthy_then_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = common::write_shirts_and_watches(dir.path());
+    let data = dir.path().join("data");
+    assert!(
+        tailor(&data)
+            .args(["ingest", "--format", "generic"])
+            .arg(&csv)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let embed = tailor(&data).arg("embed").stdout(Stdio::null()).stderr(Stdio::null()).status();
+    assert!(embed.unwrap().success());
+
+    // One event framed with the id a registry gave, then the snapshot lost: a restart reads it again.
+    let (registry, _) = tailor_testkit::registry::serve();
+    let mut with_registry = tailor(&data);
+    with_registry.env("TAILOR_EVENTS__SCHEMA_REGISTRY_URL", &registry);
+    let (mut server, base) = common::start_server(with_registry);
+    let session: serde_json::Value =
+        ureq::post(&format!("{base}/v1/sessions")).send_empty().unwrap().body_mut().read_json().unwrap();
+    let response = ureq::post(&format!("{base}/v1/events"))
+        .header("Authorization", &format!("Bearer {}", session["token"].as_str().unwrap()))
+        .send_json(serde_json::json!({"events": [{"subject": session["session_id"], "item_id": "i2", "kind": "like"}]}))
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    Command::new("kill").arg("-TERM").arg(server.id().to_string()).status().unwrap();
+    assert!(server.wait().unwrap().success());
+    std::fs::remove_file(data.join("stream/visitors.snapshot")).unwrap();
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut unreachable = tailor(&data);
+    unreachable.env("TAILOR_EVENTS__SCHEMA_REGISTRY_URL", format!("http://127.0.0.1:{closed}"));
+    let (mut server, base) = common::start_server(unreachable);
+    let error_code = |route: &str| -> Option<String> {
+        match ureq::get(&format!("{base}{route}")).call() {
+            Err(ureq::Error::StatusCode(503)) => {
+                // ureq hides the body of an error status; ask again without treating it as one.
+                let mut response =
+                    ureq::get(&format!("{base}{route}")).config().http_status_as_error(false).build().call().ok()?;
+                let body: serde_json::Value = response.body_mut().read_json().ok()?;
+                body["error"]["code"].as_str().map(str::to_owned)
+            }
+            _ => None,
+        }
+    };
+    assert_eq!(error_code("/healthz"), None, "healthy while the consumer waits for the registry");
+    // The consumer gives the registry 30 s before it stops.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while error_code("/healthz").is_none() {
+        assert!(Instant::now() < deadline, "/healthz never reported the stopped consumer");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(error_code("/healthz").as_deref(), Some("consumer_stopped"));
+    assert_eq!(error_code("/readyz").as_deref(), Some("consumer_stopped"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the service did not exit after its consumer stopped");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(!status.success(), "it exits with an error: {status}");
 }

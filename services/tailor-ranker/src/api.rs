@@ -47,13 +47,23 @@ fn refused_body(status: StatusCode, reason: String) -> ApiError {
     }
 }
 
-pub async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+/// Up unless the streaming consumer has stopped.
+pub async fn healthz(State(service): Shared) -> Result<Json<serde_json::Value>, ApiError> {
+    consumer_running(&service)?;
+    Ok(Json(json!({ "status": "ok" })))
+}
+
+fn consumer_running(service: &Service) -> Result<(), ApiError> {
+    match service.consumer_failure.get() {
+        Some(reason) => Err(ApiError::ConsumerStopped(reason.clone())),
+        None => Ok(()),
+    }
 }
 
 /// Ready once a model and the item matrix are loaded; until then recommendations come from the
 /// content vectors alone, and this says why it is not ready.
 pub async fn readyz(State(service): Shared) -> Result<Json<serde_json::Value>, ApiError> {
+    consumer_running(&service)?;
     let catalog = &service.catalog;
     let model = service.model.load();
     let Some(model) = model.as_ref() else {

@@ -45,6 +45,8 @@ pub enum ApiError {
     RetrainRunning,
     #[error("not ready: {0}")]
     NotReady(String),
+    #[error("the streaming consumer stopped, so recommendations no longer follow events: {0}")]
+    ConsumerStopped(String),
 }
 
 impl ApiError {
@@ -68,6 +70,7 @@ impl ApiError {
             ApiError::ModelRefused(_) => (StatusCode::CONFLICT, "model_refused"),
             ApiError::RetrainRunning => (StatusCode::CONFLICT, "retrain_running"),
             ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            ApiError::ConsumerStopped(_) => (StatusCode::SERVICE_UNAVAILABLE, "consumer_stopped"),
         }
     }
 }

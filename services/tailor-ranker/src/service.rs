@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwapOption;
 use axum::Router;
@@ -71,6 +71,9 @@ pub struct Service {
     /// Embeds a visitor's typed description in the item vectors' space; `None` when the
     /// encoders are not available, and free-text requests are refused.
     pub text_query: Option<Box<dyn TextQuery>>,
+    /// Why the streaming consumer stopped, once it has: the service is then neither healthy nor
+    /// ready, since visitors' recommendations no longer follow their events.
+    pub consumer_failure: OnceLock<String>,
 }
 
 /// Free text to a vector in the item vectors' space (the joint space of `tailor embed`).
@@ -90,7 +93,20 @@ impl Service {
         let (weights, metrics) = (AggregateWeights::default(), metrics::handle());
         let model = ArcSwapOption::empty();
         let ranking = RankingConfig::default();
-        Service { catalog, visitors, intake, sessions, weights, ranking, metrics, model, admin, text_query: None }
+        let consumer_failure = OnceLock::new();
+        Service {
+            catalog,
+            visitors,
+            intake,
+            sessions,
+            weights,
+            ranking,
+            metrics,
+            model,
+            admin,
+            text_query: None,
+            consumer_failure,
+        }
     }
 
     /// Loads `version` from the model store and swaps it in. On any failure the model serving

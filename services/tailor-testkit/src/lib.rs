@@ -2,5 +2,6 @@
 
 pub mod broker;
 pub mod models;
+pub mod registry;
 pub mod shop;
 pub mod synthetic;
