@@ -212,17 +212,29 @@ impl ModelStore {
         Ok(model)
     }
 
+    /// The version [`rollback`](Self::rollback) would go back to, changing nothing: the latest
+    /// one active before the current one that still loads.
+    pub fn rollback_target(&self) -> Result<u64, ModelError> {
+        let pointer = self.pointer()?.ok_or(ModelError::NoActiveModel)?;
+        let target = pointer.previous.iter().rev().copied().find(|&version| self.load(version).is_ok());
+        target.ok_or(ModelError::NothingToRollBack(pointer.version))
+    }
+
     /// Goes back to the version active before the current one, skipping any that no longer load.
     pub fn rollback(&self) -> Result<LoadedModel, ModelError> {
+        self.rollback_to(self.rollback_target()?)
+    }
+
+    /// Goes back to `target`, an earlier active version; the ones after it leave the history.
+    pub fn rollback_to(&self, target: u64) -> Result<LoadedModel, ModelError> {
         let mut pointer = self.pointer()?.ok_or(ModelError::NoActiveModel)?;
-        let current = pointer.version;
-        while let Some(version) = pointer.previous.pop() {
-            if let Ok(model) = self.load(version) {
-                pointer.version = version;
-                self.set_pointer(&pointer)?;
-                return Ok(model);
-            }
-        }
-        Err(ModelError::NothingToRollBack(current))
+        let Some(position) = pointer.previous.iter().rposition(|&version| version == target) else {
+            return Err(ModelError::NothingToRollBack(pointer.version));
+        };
+        let model = self.load(target)?;
+        pointer.previous.truncate(position);
+        pointer.version = target;
+        self.set_pointer(&pointer)?;
+        Ok(model)
     }
 }

@@ -70,3 +70,19 @@ fn staging_directories_are_not_versions_and_training_is_exclusive() {
     drop(lock);
     store.lock_training().unwrap();
 }
+
+#[test]
+fn a_rollback_names_its_target_first_and_skips_versions_that_no_longer_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ModelStore::open(dir.path()).unwrap();
+    for seed in [1.0, 2.0, 3.0] {
+        store.publish(model(seed)).unwrap();
+    }
+    std::fs::write(store.version_dir(2).join("towers.safetensors"), b"damaged").unwrap();
+    assert_eq!(store.rollback_target().unwrap(), 1, "2 no longer loads");
+    assert_eq!(store.active().unwrap(), Some(3), "naming the target changes nothing");
+    assert!(matches!(store.rollback_to(9), Err(ModelError::NothingToRollBack(3))));
+    assert_eq!(store.rollback_to(1).unwrap().manifest.version, 1);
+    assert_eq!(store.active().unwrap(), Some(1));
+    assert!(matches!(store.rollback_target(), Err(ModelError::NothingToRollBack(1))));
+}

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tailor_events::{Event, ModelPublished, WireFormat};
 use tailor_log::{EventLog, Message};
-use tailor_models::{Manifest, ModelError, ModelStore};
+use tailor_models::{LoadedModel, Manifest, ModelError, ModelStore};
 
 use crate::{ApiError, Service};
 
@@ -112,16 +112,22 @@ pub async fn list_models(State(service): Shared, headers: HeaderMap) -> Result<R
     Ok(Json(json!({ "serving": serving, "versions": listed })).into_response())
 }
 
-/// Activates in the store, swaps here, announces to the others; blocking work off the workers.
+/// Checks the version `choose` picks against the catalogue, and only then makes it the store's
+/// active one (`make_active`), swaps it in here and announces it to the others; a version that
+/// does not fit leaves the store's pointer where it was. Blocking work off the workers.
 async fn switch(
     service: Arc<Service>,
-    change: impl FnOnce(&ModelStore) -> Result<Manifest, ModelError> + Send + 'static,
+    choose: impl FnOnce(&ModelStore) -> Result<u64, ModelError> + Send + 'static,
+    make_active: impl FnOnce(&ModelStore, u64) -> Result<LoadedModel, ModelError> + Send + 'static,
 ) -> Result<Response, ApiError> {
     let version = tokio::task::spawn_blocking(move || {
-        let manifest = change(&service.admin.store).map_err(model_error)?;
-        service.load_version(manifest.version).map_err(|e| ApiError::ModelRefused(e.to_string()))?;
+        let store = &service.admin.store;
+        let version = choose(store).map_err(model_error)?;
+        let model = service.check_version(version).map_err(|e| ApiError::ModelRefused(e.to_string()))?;
+        let manifest = make_active(store, version).map_err(model_error)?.manifest;
+        service.swap_in(model);
         let (intake, admin) = (&service.intake, &service.admin);
-        announce(intake.log.as_ref(), intake.wire.as_ref(), &admin.models_topic, &admin.store, &manifest)
+        announce(intake.log.as_ref(), intake.wire.as_ref(), &admin.models_topic, store, &manifest)
             .map_err(ApiError::LogUnavailable)?;
         Ok::<u64, ApiError>(manifest.version)
     })
@@ -136,12 +142,12 @@ pub async fn activate(
     Path(version): Path<u64>,
 ) -> Result<Response, ApiError> {
     authorise(&service, &headers)?;
-    switch(service, move |store| store.activate(version).map(|m| m.manifest)).await
+    switch(service, move |store| store.manifest(version).map(|m| m.version), ModelStore::activate).await
 }
 
 pub async fn rollback(State(service): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
     authorise(&service, &headers)?;
-    switch(service, |store| store.rollback().map(|m| m.manifest)).await
+    switch(service, ModelStore::rollback_target, ModelStore::rollback_to).await
 }
 
 pub async fn retrain_status(State(service): Shared, headers: HeaderMap) -> Result<Response, ApiError> {

@@ -112,18 +112,25 @@ impl Service {
     /// Loads `version` from the model store and swaps it in. On any failure the model serving
     /// now stays, and the failure is counted.
     pub fn load_version(&self, version: u64) -> Result<(), RankerError> {
+        self.swap_in(self.check_version(version)?);
+        Ok(())
+    }
+
+    /// Loads `version` from the model store and checks it against the catalogue, swapping
+    /// nothing; a failure is counted.
+    pub fn check_version(&self, version: u64) -> Result<ActiveModel, RankerError> {
         let loaded = self.admin.store.load(version).map_err(RankerError::from);
-        match loaded.and_then(|loaded| ActiveModel::new(&self.catalog, loaded)) {
-            Ok(model) => {
-                metrics::record_model(&model);
-                self.model.store(Some(Arc::new(model)));
-                Ok(())
-            }
-            Err(error) => {
-                metrics::record_model_refused();
-                Err(error)
-            }
+        let checked = loaded.and_then(|loaded| ActiveModel::new(&self.catalog, loaded));
+        if checked.is_err() {
+            metrics::record_model_refused();
         }
+        checked
+    }
+
+    /// Makes `model` the one requests rank with from now on.
+    pub fn swap_in(&self, model: ActiveModel) {
+        metrics::record_model(&model);
+        self.model.store(Some(Arc::new(model)));
     }
 }
 

@@ -22,8 +22,13 @@ fn tower(input: usize, seed: f32) -> Tower {
 
 /// Publishes a one-layer model whose item matrix is its item tower over the served vectors.
 fn publish(service: &Service, seed: f32) -> u64 {
+    publish_reading(service, seed, DIM)
+}
+
+/// The same, with a user tower that reads `user_input` numbers.
+fn publish_reading(service: &Service, seed: f32, user_input: usize) -> u64 {
     let towers = TwoTowerWeights {
-        user: tower(DIM, seed),
+        user: tower(user_input, seed),
         item: tower(DIM, seed * 1.7),
         head: RatingHead::new(1.0, 0.0).unwrap(),
         vocabulary: None,
@@ -135,6 +140,31 @@ async fn a_corrupt_version_is_refused_and_the_serving_one_stays() {
     assert_eq!(f.service.admin.store.active().unwrap(), Some(1));
     assert!(f.service.load_version(2).is_err());
     assert_eq!(f.service.model.load().as_ref().unwrap().version, 1);
+}
+
+#[tokio::test]
+async fn a_version_that_does_not_fit_the_catalogue_leaves_the_store_as_it_was() {
+    let f = fixture();
+    publish(&f.service, 0.3);
+    // A well-formed version, trained on item vectors of another dimension.
+    publish_reading(&f.service, 0.9, DIM + 1);
+    publish(&f.service, 0.5);
+    admin(&f, "POST", "/v1/admin/models/1/activate").await;
+    let (status, body) = admin(&f, "POST", "/v1/admin/models/2/activate").await;
+    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "model_refused"));
+    assert!(body["error"]["message"].as_str().unwrap().contains("user tower reads"), "{body}");
+    // Checked before the pointer moved, so a restart still serves version 1.
+    assert_eq!(f.service.admin.store.active().unwrap(), Some(1));
+    assert_eq!(f.service.model.load().as_ref().unwrap().version, 1);
+    // A rollback whose target does not fit is refused the same way.
+    let store = &f.service.admin.store;
+    store.activate(2).unwrap();
+    store.activate(3).unwrap();
+    f.service.load_version(3).unwrap();
+    let (status, body) = admin(&f, "POST", "/v1/admin/models/rollback").await;
+    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "model_refused"), "{body}");
+    assert_eq!(store.active().unwrap(), Some(3));
+    assert_eq!(f.service.model.load().as_ref().unwrap().version, 3);
 }
 
 #[tokio::test]
