@@ -169,8 +169,21 @@ impl Config {
         self.stream.item_vectors.clone().unwrap_or_else(|| self.data_dir.join("embeddings/items.safetensors"))
     }
 
+    /// Where this process's consumer keeps its snapshot. The embedded log has one owner at a
+    /// time; on Kafka several processes (replicas, a standalone consumer) may share the data
+    /// directory, each with its own consumer group, so each gets its own file.
     pub fn snapshot_path(&self) -> PathBuf {
-        self.data_dir.join("stream/visitors.snapshot")
+        let name = match self.events.log {
+            LogBackend::Embedded => "visitors".to_owned(),
+            LogBackend::Kafka => self
+                .events
+                .kafka
+                .group_id
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+                .collect(),
+        };
+        self.data_dir.join(format!("stream/{name}.snapshot"))
     }
 
     pub fn log_dir(&self) -> PathBuf {
@@ -238,6 +251,17 @@ mod tests {
     use figment::Jail;
 
     use super::*;
+
+    #[test]
+    fn processes_on_kafka_keep_snapshots_of_their_own() {
+        let mut config = Config::default();
+        assert_eq!(config.snapshot_path(), Path::new("var/stream/visitors.snapshot"));
+        config.events.log = LogBackend::Kafka;
+        config.events.kafka.group_id = "tailor-ranker-2".to_owned();
+        assert_eq!(config.snapshot_path(), Path::new("var/stream/tailor-ranker-2.snapshot"));
+        config.events.kafka.group_id = "../pod/7".to_owned();
+        assert_eq!(config.snapshot_path(), Path::new("var/stream/.._pod_7.snapshot"));
+    }
 
     #[test]
     fn layers_apply_in_order() {

@@ -3,11 +3,12 @@
 //! order, as a JSON array in the `ids` metadata entry.
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::{SafeTensors, serialize_to_file};
-use tailor_core::{Embedding, ItemId};
+use tailor_core::{Embedding, ItemId, temporary_beside};
 
 use crate::ModelError;
 
@@ -63,8 +64,14 @@ impl ItemVectors {
         let view = TensorView::new(Dtype::F32, vec![ids.len(), self.dim], &data)
             .map_err(|e| ModelError::ItemVectors { path: path.to_path_buf(), reason: e.to_string() })?;
         let ids_json = serde_json::to_string(&ids).expect("ids serialise");
-        serialize_to_file([(VECTORS, view)], Some(HashMap::from([(IDS.to_owned(), ids_json)])), path)
-            .map_err(|e| ModelError::ItemVectors { path: path.to_path_buf(), reason: e.to_string() })
+        // Written beside and renamed over, so a reader (or a crash) never meets half a file.
+        let temporary = temporary_beside(path);
+        serialize_to_file([(VECTORS, view)], Some(HashMap::from([(IDS.to_owned(), ids_json)])), &temporary)
+            .map_err(|e| ModelError::ItemVectors { path: path.to_path_buf(), reason: e.to_string() })?;
+        File::open(&temporary)
+            .and_then(|file| file.sync_all())
+            .and_then(|()| std::fs::rename(&temporary, path))
+            .map_err(ModelError::io(format!("replacing {}", path.display())))
     }
 
     pub fn load(path: &Path) -> Result<ItemVectors, ModelError> {

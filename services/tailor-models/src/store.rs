@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use tailor_core::temporary_beside;
 
 use crate::{ItemVectors, Manifest, ModelError, TwoTowerWeights};
 
@@ -191,7 +192,8 @@ impl ModelStore {
     }
 
     fn set_pointer(&self, pointer: &ActivePointer) -> Result<(), ModelError> {
-        let (path, temporary) = (self.dir.join(ACTIVE), self.dir.join(format!(".{ACTIVE}.{}", std::process::id())));
+        let path = self.dir.join(ACTIVE);
+        let temporary = temporary_beside(&path);
         write_synced(&temporary, &serde_json::to_vec(pointer).expect("pointer serialises"))?;
         fs::rename(&temporary, &path).map_err(ModelError::io(format!("replacing {}", path.display())))?;
         sync_dir(&self.dir)

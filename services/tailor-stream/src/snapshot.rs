@@ -8,6 +8,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use tailor_core::temporary_beside;
 
 use crate::{StreamError, SubjectKey, VisitorState, VisitorStates};
 
@@ -60,7 +61,7 @@ pub fn write_snapshot(
     taken_at_ms: i64,
     states: &VisitorStates,
 ) -> Result<u64, StreamError> {
-    let temporary = path.with_extension("partial");
+    let temporary = temporary_beside(path);
     let io = |what: &str| StreamError::io(format!("{what} {}", temporary.display()));
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(StreamError::io(format!("creating {}", parent.display())))?;

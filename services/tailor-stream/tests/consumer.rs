@@ -8,7 +8,8 @@ use tailor_core::AggregateWeights;
 use tailor_events::{Event, Interaction, ItemUpsert, SingleObject, encode};
 use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, EventLog, Message, TopicConfig};
 use tailor_stream::{
-    BatchSummary, DEAD_LETTER_REASON, DEAD_LETTER_SOURCE, ItemVectors, Source, StreamConsumer, VisitorStates, replay,
+    BatchSummary, DEAD_LETTER_REASON, DEAD_LETTER_SOURCE, ItemVectors, Source, StreamConsumer, VisitorStates,
+    load_snapshot, replay,
 };
 use tailor_testkit::synthetic;
 
@@ -203,4 +204,34 @@ fn a_damaged_snapshot_is_refused_with_its_path() {
     let err = StreamConsumer::start(source(&log), states, items, &path).err().unwrap();
     let message = err.to_string();
     assert!(message.contains("visitors.snapshot") && message.contains("checksum mismatch"), "{message}");
+}
+
+/// Two writers of one snapshot path (a replica and a standalone consumer misconfigured onto one
+/// file, or two snapshot threads) never publish each other's half-written file.
+#[test]
+fn concurrent_snapshot_writers_never_publish_a_torn_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path());
+    let items = Arc::new(synthetic::item_vectors(10, DIM, 11));
+    log.append(TOPIC, synthetic::messages(&synthetic::interactions(400, 50, 10, 12))).unwrap();
+    let mut consumer = start(&log, dir.path(), &items);
+    catch_up(&mut consumer, &log);
+    let path = dir.path().join("visitors.snapshot");
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            let snapshotter = consumer.snapshotter();
+            scope.spawn(move || (0..25).for_each(|_| assert_eq!(snapshotter.write().unwrap(), 50)));
+        }
+        let states = VisitorStates::new(DIM, AggregateWeights::default());
+        for _ in 0..50 {
+            if path.exists() {
+                assert!(load_snapshot(&path, &states).is_ok(), "a reader met a torn snapshot");
+            }
+        }
+    });
+    let states = VisitorStates::new(DIM, AggregateWeights::default());
+    assert_eq!(load_snapshot(&path, &states).unwrap().unwrap().visitors, 50);
+    let leftovers: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().filter_map(Result::ok).map(|e| e.file_name()).collect();
+    assert!(leftovers.iter().all(|name| !name.to_string_lossy().ends_with(".partial")), "{leftovers:?}");
 }
