@@ -26,6 +26,8 @@ struct Setup {
     dir: tempfile::TempDir,
     items: ItemVectors,
     events: Vec<Interaction>,
+    /// The consumer's snapshot: one per consumer group on Kafka.
+    snapshot: PathBuf,
 }
 
 impl Setup {
@@ -58,11 +60,9 @@ item_vectors = "{items}"
         );
         fs::write(dir.path().join("tailor.toml"), config).unwrap();
         let events = synthetic::interactions(EVENTS, 5_000, 500, seed + 1);
-        Setup { dir, items, events }
-    }
-
-    fn snapshot_path(&self) -> PathBuf {
-        self.dir.path().join("data/stream/visitors.snapshot")
+        let snapshot_name = if log == "kafka" { "fault-test.snapshot" } else { "visitors.snapshot" };
+        let snapshot = dir.path().join("data/stream").join(snapshot_name);
+        Setup { dir, items, events, snapshot }
     }
 
     fn consumer(&self, until_caught_up: bool) -> Command {
@@ -92,7 +92,7 @@ item_vectors = "{items}"
     fn snapshot_progress(&self) -> Option<u64> {
         let states = VisitorStates::new(DIM, AggregateWeights::default());
         // A snapshot may be renamed into place while it is read; try again next time.
-        load_snapshot(&self.snapshot_path(), &states).ok().flatten().map(|s| s.positions.iter().sum())
+        load_snapshot(&self.snapshot, &states).ok().flatten().map(|s| s.positions.iter().sum())
     }
 
     /// SIGKILLs the consumer once a snapshot shows it part of the way through.
@@ -112,7 +112,7 @@ item_vectors = "{items}"
 
     fn assert_exactly_once(&self) {
         let states = VisitorStates::new(DIM, AggregateWeights::default());
-        let snapshot = load_snapshot(&self.snapshot_path(), &states).unwrap().unwrap();
+        let snapshot = load_snapshot(&self.snapshot, &states).unwrap().unwrap();
         let expected = replay(&self.events, &self.items, &AggregateWeights::default()).unwrap();
         assert_eq!(snapshot.visitors as usize, expected.len());
         for (key, aggregate) in expected {
