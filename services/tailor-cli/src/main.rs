@@ -4,6 +4,7 @@ mod catalog;
 mod config;
 mod embed;
 mod events;
+mod log;
 mod models;
 mod personas;
 mod picks;
@@ -62,6 +63,9 @@ enum Command {
     /// The streaming consumer that keeps visitor states up to date.
     #[command(subcommand)]
     Stream(stream::StreamCommand),
+    /// The embedded event log: check it for damage, repair what a crash or a bad disk left.
+    #[command(subcommand)]
+    Log(log::LogCommand),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
         Command::Models(command) => models::run(&config, command),
         Command::Serve => serve::run(&config),
         Command::Stream(command) => stream::run(&config, command),
+        Command::Log(command) => log::run(&config, command),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

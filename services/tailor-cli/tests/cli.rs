@@ -149,3 +149,41 @@ fn the_consumer_reads_the_embedded_log_to_its_end() {
         .stdout(predicate::str::contains("resuming from"))
         .stdout(predicate::str::contains("applied 0,"));
 }
+
+#[test]
+fn log_check_shows_damage_and_repair_keeps_what_still_reads() {
+    let dir = TempDir::new().unwrap();
+    let topics = [tailor_log::TopicConfig::new("tailor.interactions", 1)];
+    {
+        let log =
+            tailor_log::EmbeddedLog::open(&dir.path().join("log"), &topics, tailor_log::DEFAULT_SEGMENT_BYTES).unwrap();
+        let events: Vec<_> = (0..40).map(|i| tailor_log::Message::new("visitor", format!("event-{i:03}"))).collect();
+        tailor_log::EventLog::append(&log, "tailor.interactions", events).unwrap();
+    }
+    let segment = dir.path().join("log/tailor.interactions/partition-0/00000000000000000000.log");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let record_len = bytes.len() / 40;
+    bytes[5 * record_len + 12] ^= 0xff;
+    std::fs::write(&segment, bytes).unwrap();
+
+    tailor(dir.path())
+        .args(["log", "check"])
+        .assert()
+        .failure()
+        .stdout(predicate::str::contains("tailor.interactions/partition-0: 1 segments, 5 records"))
+        .stdout(predicate::str::contains("a valid record (offset 6) follows"))
+        .stderr(predicate::str::contains("1 damaged segments"));
+    tailor(dir.path())
+        .args(["log", "repair"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("kept 39 records"))
+        .stdout(predicate::str::contains("offsets 5..=5 (1 records)"))
+        .stdout(predicate::str::contains("00000000000000000000.log.damaged"));
+    tailor(dir.path())
+        .args(["log", "check"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("39 records"))
+        .stdout(predicate::str::contains("no damage"));
+}

@@ -2,6 +2,8 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use crate::Damage;
+
 #[derive(Debug, Error)]
 pub enum LogError {
     #[error("unknown topic {0:?}; topics are created from the configuration")]
@@ -12,6 +14,12 @@ pub enum LogError {
     InvalidTopic { topic: String, reason: String },
     #[error("{path}: corrupt record at byte {position}: {reason}")]
     Corrupt { path: PathBuf, position: u64, reason: String },
+    #[error(
+        "{0}; acknowledged records may follow it, so the log does not cut it off: `tailor log check` shows the damage, `tailor log repair` keeps every readable record"
+    )]
+    Damaged(Box<Damage>),
+    #[error("{path}: appends are refused after an earlier failure ({reason}); restart to recover from what is on disk")]
+    Failed { path: PathBuf, reason: String },
     #[error("message of {size} bytes exceeds the {limit}-byte limit")]
     MessageTooLarge { size: usize, limit: usize },
     #[error("{path} is in use by another process (the embedded log has one writer)")]

@@ -10,7 +10,7 @@ mod topic;
 
 use std::time::Duration;
 
-pub use embedded::{DEFAULT_SEGMENT_BYTES, EmbeddedLog};
+pub use embedded::{DEFAULT_SEGMENT_BYTES, Damage, EmbeddedLog, PartitionReport, Repaired, check, repair};
 pub use error::LogError;
 pub use partitioner::{murmur2, partition_for_key};
 pub use topic::TopicConfig;

@@ -126,9 +126,120 @@ fn corruption_in_a_closed_segment_is_an_error_naming_the_file() {
     bytes[30] ^= 0xff;
     fs::write(&files[0], bytes).unwrap();
     match EmbeddedLog::open(dir.path(), &topics(1), 1024) {
-        Err(LogError::Corrupt { path, .. }) => assert_eq!(path, files[0]),
-        other => panic!("expected corruption, got {:?}", other.err()),
+        Err(LogError::Damaged(damage)) => assert_eq!(damage.path, files[0]),
+        other => panic!("expected damage, got {:?}", other.err()),
     }
+}
+
+/// Flips a byte inside record `index` of a segment of equal-sized records, as bit rot would.
+fn damage_record(segment: &Path, index: usize, records: usize) -> u64 {
+    let mut bytes = fs::read(segment).unwrap();
+    let record_len = bytes.len() / records;
+    let position = index * record_len;
+    bytes[position + 12] ^= 0xff;
+    fs::write(segment, bytes).unwrap();
+    position as u64
+}
+
+fn equal_sized(i: usize) -> Message {
+    Message::new("visitor", format!("event-{i:04}"))
+}
+
+#[test]
+fn damage_in_the_middle_of_the_newest_segment_is_an_error_not_a_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = open(dir.path(), 1);
+        log.append(TOPIC, (0..50).map(equal_sized).collect()).unwrap();
+    }
+    let segment = segments(dir.path(), 0).pop().unwrap();
+    let length = fs::metadata(&segment).unwrap().len();
+    let position = damage_record(&segment, 10, 50);
+
+    let error = EmbeddedLog::open(dir.path(), &topics(1), DEFAULT_SEGMENT_BYTES).err().expect("damage refused");
+    let LogError::Damaged(damage) = &error else { panic!("expected damage, got {error}") };
+    assert_eq!((damage.path.as_path(), damage.position), (segment.as_path(), position));
+    assert_eq!(damage.resumes_at.map(|(_, offset)| offset), Some(11), "{error}");
+    assert!(error.to_string().contains("tailor log repair"), "{error}");
+    // Nothing was cut: the 39 acknowledged records after the damage are still on disk.
+    assert_eq!(fs::metadata(&segment).unwrap().len(), length);
+
+    let report = tailor_log::check(dir.path()).unwrap();
+    assert_eq!(report.len(), 1);
+    assert_eq!((report[0].records, report[0].damage.len()), (10, 1));
+}
+
+#[test]
+fn repair_keeps_every_readable_record_and_names_the_lost_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = open(dir.path(), 1);
+        log.append(TOPIC, (0..50).map(equal_sized).collect()).unwrap();
+    }
+    let segment = segments(dir.path(), 0).pop().unwrap();
+    damage_record(&segment, 10, 50);
+
+    let repaired = tailor_log::repair(dir.path()).unwrap();
+    assert_eq!(repaired.len(), 1);
+    assert_eq!(repaired[0].kept_records, 49);
+    assert_eq!(repaired[0].cuts.len(), 1);
+    assert_eq!(repaired[0].cuts[0].lost_offsets, Some(10..11));
+    assert!(repaired[0].backup.as_ref().unwrap().exists());
+    assert!(tailor_log::check(dir.path()).unwrap()[0].damage.is_empty());
+
+    let log = open(dir.path(), 1);
+    assert_eq!(log.end_offsets(TOPIC).unwrap(), vec![50]);
+    log.append(TOPIC, vec![equal_sized(50)]).unwrap();
+    let offsets: Vec<u64> = read_all(&log, &[0], 50).iter().map(|r| r.offset).collect();
+    assert_eq!(offsets, (0..51).filter(|&o| o != 10).collect::<Vec<_>>());
+    // The lock keeps a repair away from a running log.
+    assert!(matches!(tailor_log::repair(dir.path()), Err(LogError::Locked { .. })));
+}
+
+#[test]
+fn a_repaired_closed_segment_leaves_a_gap_readers_step_over() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = EmbeddedLog::open(dir.path(), &topics(1), 1024).unwrap();
+        for i in 0..60 {
+            log.append(TOPIC, vec![equal_sized(i)]).unwrap();
+        }
+    }
+    let files = segments(dir.path(), 0);
+    assert!(files.len() >= 3, "{files:?}");
+    let second_base: u64 = files[1].file_stem().unwrap().to_str().unwrap().parse().unwrap();
+    // Damage over the first segment's last three records: nothing after it in that file reads.
+    let mut bytes = fs::read(&files[0]).unwrap();
+    let record_len = bytes.len() / second_base as usize;
+    let cut_at = bytes.len() - 3 * record_len;
+    bytes[cut_at..].fill(0);
+    fs::write(&files[0], bytes).unwrap();
+    assert!(matches!(EmbeddedLog::open(dir.path(), &topics(1), 1024), Err(LogError::Damaged(_))));
+
+    let repaired = tailor_log::repair(dir.path()).unwrap();
+    let lost = repaired[0].cuts[0].lost_offsets.clone().expect("a closed segment knows its end");
+    assert_eq!(lost, second_base - 3..second_base);
+
+    let log = EmbeddedLog::open(dir.path(), &topics(1), 1024).unwrap();
+    let offsets: Vec<u64> = read_all(&log, &[0], 60).iter().map(|r| r.offset).collect();
+    assert_eq!(offsets, (0..60).filter(|o| !lost.contains(o)).collect::<Vec<_>>());
+    // A reader that starts inside the gap starts after it.
+    assert_eq!(read_all(&log, &[lost.start], 1)[0].offset, second_base);
+}
+
+#[test]
+fn a_preallocated_tail_of_zeros_is_a_torn_write() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = open(dir.path(), 1);
+        log.append(TOPIC, (0..20).map(message).collect()).unwrap();
+    }
+    let segment = segments(dir.path(), 0).pop().unwrap();
+    let intact = fs::metadata(&segment).unwrap().len();
+    OpenOptions::new().append(true).open(&segment).unwrap().write_all(&[0; 4096]).unwrap();
+    let log = open(dir.path(), 1);
+    assert_eq!(fs::metadata(&segment).unwrap().len(), intact);
+    assert_eq!(log.end_offsets(TOPIC).unwrap(), vec![20]);
 }
 
 #[test]

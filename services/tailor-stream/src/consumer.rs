@@ -102,6 +102,17 @@ impl StreamConsumer {
             if snapshot.positions.len() > partitions {
                 return Err(bad(format!("{} partitions, the topic has {partitions}", snapshot.positions.len())));
             }
+            // A snapshot past the log's end (a log restored from an older backup, or recreated)
+            // would silently skip the next events written at those offsets.
+            let ends = log.end_offsets(&topic)?;
+            if let Some((p, (at, end))) =
+                snapshot.positions.iter().zip(&ends).enumerate().find(|(_, (at, end))| at > end)
+            {
+                return Err(bad(format!(
+                    "resumes partition {p} of {topic:?} at offset {at}, past the log's end {end}; the log is older than \
+                     the snapshot, so move the snapshot aside to rebuild the visitors from the log"
+                )));
+            }
             // Partitions added since start from their beginning.
             from[..snapshot.positions.len()].copy_from_slice(&snapshot.positions);
         }

@@ -206,6 +206,28 @@ fn a_damaged_snapshot_is_refused_with_its_path() {
     assert!(message.contains("visitors.snapshot") && message.contains("checksum mismatch"), "{message}");
 }
 
+#[test]
+fn a_snapshot_ahead_of_the_log_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let items = Arc::new(synthetic::item_vectors(10, DIM, 9));
+    let events = synthetic::messages(&synthetic::interactions(100, 5, 10, 10));
+    {
+        let log = open_log(dir.path());
+        log.append(TOPIC, events.clone()).unwrap();
+        let mut consumer = start(&log, dir.path(), &items);
+        catch_up(&mut consumer, &log);
+        consumer.snapshotter().write().unwrap();
+    }
+    // The log is restored from before those events; new ones then reuse their offsets.
+    std::fs::remove_dir_all(dir.path().join("log")).unwrap();
+    let log = open_log(dir.path());
+    log.append(TOPIC, events[..10].to_vec()).unwrap();
+    let states = Arc::new(VisitorStates::new(DIM, AggregateWeights::default()));
+    let path = dir.path().join("visitors.snapshot");
+    let message = StreamConsumer::start(source(&log), states, items, &path).err().unwrap().to_string();
+    assert!(message.contains("visitors.snapshot") && message.contains("past the log's end"), "{message}");
+}
+
 /// Two writers of one snapshot path (a replica and a standalone consumer misconfigured onto one
 /// file, or two snapshot threads) never publish each other's half-written file.
 #[test]

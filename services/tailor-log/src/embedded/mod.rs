@@ -5,14 +5,18 @@
 
 mod frame;
 mod partition;
+mod repair;
+mod segment;
 
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use self::partition::{Cursor, Partition};
+pub use self::repair::{PartitionReport, Repaired, check, repair};
+pub use self::segment::Damage;
 use crate::{EventLog, LogError, LogReader, Message, Position, Record, TopicConfig, partition_for_key};
 
 /// Segments roll over at this size unless configured otherwise.
@@ -29,18 +33,23 @@ impl Notifier {
         Notifier { generation: Mutex::new(0), changed: Condvar::new() }
     }
 
+    // A counter is whole whatever panicked while it was locked, so poisoning is ignored.
+    fn lock(&self) -> MutexGuard<'_, u64> {
+        self.generation.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     pub(crate) fn notify(&self) {
-        *self.generation.lock().expect("notifier lock") += 1;
+        *self.lock() += 1;
         self.changed.notify_all();
     }
 
     fn generation(&self) -> u64 {
-        *self.generation.lock().expect("notifier lock")
+        *self.lock()
     }
 
     fn wait_past(&self, seen: u64, timeout: Duration) {
-        let generation = self.generation.lock().expect("notifier lock");
-        let _ = self.changed.wait_timeout_while(generation, timeout, |g| *g == seen).expect("notifier lock");
+        let generation = self.lock();
+        let _ = self.changed.wait_timeout_while(generation, timeout, |g| *g == seen);
     }
 }
 
@@ -59,7 +68,7 @@ impl EmbeddedLog {
     /// Opens the log in `dir`, creating the topics that do not exist yet. A topic may gain
     /// partitions (which moves keys to other partitions, as in Kafka) but never lose them.
     pub fn open(dir: &Path, topics: &[TopicConfig], segment_bytes: u64) -> Result<EmbeddedLog, LogError> {
-        fs::create_dir_all(dir).map_err(LogError::io(format!("creating {}", dir.display())))?;
+        create_dir_durably(dir)?;
         let lock_path = dir.join(".lock");
         let lock = File::create(&lock_path).map_err(LogError::io(format!("creating {}", lock_path.display())))?;
         lock.try_lock().map_err(|_| LogError::Locked { path: dir.to_path_buf() })?;
@@ -93,6 +102,29 @@ impl EmbeddedLog {
     fn topic(&self, name: &str) -> Result<&Topic, LogError> {
         self.topics.get(name).ok_or_else(|| LogError::UnknownTopic(name.to_owned()))
     }
+}
+
+/// Creates `dir` and any missing parents, syncing each parent whose entries changed, so that the
+/// directory outlives a crash as the records later synced inside it do.
+pub(crate) fn create_dir_durably(dir: &Path) -> Result<(), LogError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent {
+        create_dir_durably(parent)?;
+    }
+    match fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(LogError::Io { context: format!("creating {}", dir.display()), source: e }),
+    }
+    sync_dir(parent.unwrap_or(Path::new(".")))
+}
+
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), LogError> {
+    let context = || format!("syncing the directory {}", dir.display());
+    File::open(dir).and_then(|d| d.sync_all()).map_err(LogError::io(context()))
 }
 
 fn partitions_on_disk(topic_dir: &Path) -> Result<u32, LogError> {
@@ -194,5 +226,51 @@ impl LogReader for EmbeddedReader {
     /// external tool watches its groups.
     fn commit(&mut self, _next_offsets: &[u64]) -> Result<(), LogError> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partition::faults;
+    use super::*;
+
+    fn open(dir: &Path) -> EmbeddedLog {
+        EmbeddedLog::open(dir, &[TopicConfig::new("t", 1)], DEFAULT_SEGMENT_BYTES).unwrap()
+    }
+
+    fn append(log: &EmbeddedLog, i: usize) -> Result<Vec<Position>, LogError> {
+        log.append("t", vec![Message::new("k", format!("event-{i}"))])
+    }
+
+    #[test]
+    fn after_a_failed_fsync_every_append_is_refused_until_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path());
+        append(&log, 0).unwrap();
+        faults::FAIL_SYNC.set(true);
+        let failed = append(&log, 1);
+        faults::FAIL_SYNC.set(false);
+        assert!(matches!(failed, Err(LogError::Io { .. })), "{failed:?}");
+        // The disk works again, but what the failed sync left there is unknown.
+        let refused = append(&log, 2).unwrap_err();
+        assert!(matches!(refused, LogError::Failed { .. }), "{refused}");
+        assert!(refused.to_string().contains("fsync failed"), "{refused}");
+        drop(log);
+        let log = open(dir.path());
+        assert!(append(&log, 3).is_ok());
+    }
+
+    #[test]
+    fn a_failed_write_is_taken_back_and_the_next_append_follows_the_last_good_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path());
+        append(&log, 0).unwrap();
+        faults::FAIL_WRITE.set(true);
+        let failed = append(&log, 1);
+        faults::FAIL_WRITE.set(false);
+        assert!(matches!(failed, Err(LogError::Io { .. })), "{failed:?}");
+        assert_eq!(append(&log, 2).unwrap()[0].offset, 1);
+        drop(log);
+        assert_eq!(open(dir.path()).end_offsets("t").unwrap(), vec![2]);
     }
 }

@@ -1,39 +1,22 @@
 //! One partition of the embedded log: a directory of segment files named by their first offset.
 //! Appends go to the newest segment under a lock; durability is a group commit (whoever syncs
-//! covers every append written before it), and readers only see what is durable.
+//! covers every append written before it), and readers only see what is durable. After a write or
+//! sync fails the partition refuses appends: what reached the disk is then unknown, and a later
+//! "success" must not be reported over records that may be lost.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::Notifier;
 use super::frame::{self, Decoded};
+use super::segment::{INDEX_INTERVAL_BYTES, MAX_WRITE_BYTES, Segment, scan, segment_bases, segment_path};
 use crate::{LogError, Message, Record, TopicConfig};
 
-/// A sparse index entry is added every this many bytes, so a seek scans at most this much.
-const INDEX_INTERVAL_BYTES: u64 = 64 * 1024;
 const READ_CHUNK: usize = 256 * 1024;
-
-struct Segment {
-    base: u64,
-    path: PathBuf,
-    size: u64,
-    newest_ms: i64,
-    /// (offset, byte position) pairs, ascending.
-    index: Vec<(u64, u64)>,
-}
-
-impl Segment {
-    fn position_for(&self, offset: u64) -> u64 {
-        match self.index.partition_point(|&(o, _)| o <= offset) {
-            0 => 0,
-            i => self.index[i - 1].1,
-        }
-    }
-}
 
 struct Writer {
     file: File,
@@ -52,15 +35,14 @@ pub struct Partition {
     durable_end: AtomicU64,
     sync_lock: Mutex<()>,
     notifier: Arc<Notifier>,
-}
-
-fn segment_path(dir: &Path, base: u64) -> PathBuf {
-    dir.join(format!("{base:020}.log"))
+    /// Set by the first failed write or sync; every later append is refused with it.
+    failure: OnceLock<String>,
 }
 
 impl Partition {
-    /// Opens (or creates) the partition, checking every record and cutting a torn write off the
-    /// newest segment; such a write was never acknowledged, so nothing acknowledged is lost.
+    /// Opens (or creates) the partition, checking every record. A torn tail on the newest
+    /// segment (see [`Damage::is_torn_tail`](super::Damage::is_torn_tail)) is cut off: it was
+    /// never acknowledged. Any other damage is an error, since acknowledged records may follow it.
     pub fn open(
         dir: PathBuf,
         id: u32,
@@ -68,39 +50,36 @@ impl Partition {
         segment_bytes: u64,
         notifier: Arc<Notifier>,
     ) -> Result<Partition, LogError> {
-        fs::create_dir_all(&dir).map_err(LogError::io(format!("creating {}", dir.display())))?;
-        let mut bases: Vec<u64> = fs::read_dir(&dir)
-            .map_err(LogError::io(format!("listing {}", dir.display())))?
-            .filter_map(|entry| {
-                let name = entry.ok()?.file_name().into_string().ok()?;
-                name.strip_suffix(".log")?.parse().ok()
-            })
-            .collect();
-        bases.sort_unstable();
+        super::create_dir_durably(&dir)?;
+        let mut bases = segment_bases(&dir)?;
         if bases.is_empty() {
             bases.push(0);
         }
         let mut segments = Vec::with_capacity(bases.len());
         let mut next_offset = bases[0];
         for (i, &base) in bases.iter().enumerate() {
+            let newest = i + 1 == bases.len();
             let path = segment_path(&dir, base);
-            if base != next_offset {
+            if base < next_offset {
                 return Err(LogError::Corrupt {
                     path,
                     position: 0,
                     reason: format!("segment starts at offset {base}, the previous one ends at {next_offset}"),
                 });
             }
-            let (segment, end) = scan(path, base, i + 1 == bases.len())?;
-            next_offset = end;
-            segments.push(segment);
+            let scanned = scan(path, base, newest)?;
+            if let Some(damage) = scanned.damage {
+                if !(newest && damage.is_torn_tail()) {
+                    return Err(LogError::Damaged(Box::new(damage)));
+                }
+                cut_torn_tail(&damage.path, damage.position)?;
+            }
+            next_offset = scanned.end;
+            segments.push(scanned.segment);
         }
         let active = segments.last().expect("at least one segment");
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&active.path)
-            .map_err(LogError::io(format!("opening {}", active.path.display())))?;
+        let file = open_for_append(&active.path)?;
+        super::sync_dir(&dir)?;
         Ok(Partition {
             id,
             dir,
@@ -112,6 +91,7 @@ impl Partition {
             durable_end: AtomicU64::new(next_offset),
             sync_lock: Mutex::new(()),
             notifier,
+            failure: OnceLock::new(),
         })
     }
 
@@ -121,13 +101,16 @@ impl Partition {
 
     /// Writes `messages` and returns the offset of the first, then the end offset to sync to.
     pub fn write(&self, messages: &[&Message], appended_at_ms: i64) -> Result<(u64, u64), LogError> {
-        let mut writer = self.writer.lock().expect("writer lock");
+        let mut writer = self.lock_writer()?;
+        self.refuse_after_failure()?;
         self.roll_if_full(&mut writer)?;
         let first = writer.next_offset;
         let mut buf = Vec::with_capacity(messages.iter().map(|m| frame::HEADER_LEN + frame::body_len(m)).sum());
         let mut new_index = Vec::new();
-        let size_before = self.segments.read().expect("segments lock").last().expect("active segment").size;
+        let size_before = self.read_segments().last().expect("active segment").size;
         let mut since_index = writer.bytes_since_index;
+        // Record boundaries at which the batch is split into writes of at most MAX_WRITE_BYTES.
+        let mut write_starts = vec![0];
         for (i, message) in messages.iter().enumerate() {
             let offset = first + i as u64;
             if since_index >= INDEX_INTERVAL_BYTES {
@@ -136,16 +119,27 @@ impl Partition {
             }
             let start = buf.len();
             frame::encode(&mut buf, offset, appended_at_ms, message);
+            if start > write_starts[write_starts.len() - 1]
+                && (buf.len() - write_starts[write_starts.len() - 1]) as u64 > MAX_WRITE_BYTES
+            {
+                write_starts.push(start);
+            }
             since_index += (buf.len() - start) as u64;
         }
-        if let Err(source) = writer.file.write_all(&buf) {
-            // Leave no partial record behind for the next append to follow.
-            let _ = writer.file.set_len(size_before);
-            return Err(LogError::Io { context: format!("appending to {}", self.dir.display()), source });
+        write_starts.push(buf.len());
+        for chunk in write_starts.windows(2) {
+            if let Err(source) = write_durably(&mut writer.file, &buf[chunk[0]..chunk[1]]) {
+                // Leave no partial record behind for the next append to follow; if even that
+                // fails, the segment's end is unknown and the partition takes no more appends.
+                if let Err(e) = writer.file.set_len(size_before) {
+                    self.fail(format!("cutting a failed write off: {e}"));
+                }
+                return Err(LogError::Io { context: format!("appending to {}", self.dir.display()), source });
+            }
         }
         writer.next_offset = first + messages.len() as u64;
         writer.bytes_since_index = since_index;
-        let mut segments = self.segments.write().expect("segments lock");
+        let mut segments = self.write_segments();
         let active = segments.last_mut().expect("active segment");
         active.size += buf.len() as u64;
         active.newest_ms = active.newest_ms.max(appended_at_ms);
@@ -155,37 +149,68 @@ impl Partition {
 
     /// Returns once everything before `end` is on disk and visible to readers.
     pub fn sync_to(&self, end: u64) -> Result<(), LogError> {
-        let _sync = self.sync_lock.lock().expect("sync lock");
+        let _sync = self.sync_lock.lock().map_err(|_| self.fail("an earlier sync panicked".to_owned()))?;
+        self.refuse_after_failure()?;
         if self.durable_end.load(Ordering::Acquire) >= end {
             return Ok(());
         }
         let (file, target) = {
-            let writer = self.writer.lock().expect("writer lock");
+            let writer = self.lock_writer()?;
             let file = writer.file.try_clone().map_err(LogError::io(format!("syncing {}", self.dir.display())))?;
             (file, writer.next_offset)
         };
-        file.sync_data().map_err(LogError::io(format!("syncing {}", self.dir.display())))?;
+        if let Err(source) = sync_data(&file) {
+            self.fail(format!("fsync failed: {source}"));
+            return Err(LogError::Io { context: format!("syncing {}", self.dir.display()), source });
+        }
         self.durable_end.store(target, Ordering::Release);
         self.notifier.notify();
         Ok(())
     }
 
+    /// Marks the partition failed (the first reason wins) and returns the error appends now get.
+    fn fail(&self, reason: String) -> LogError {
+        let reason = self.failure.get_or_init(|| reason);
+        LogError::Failed { path: self.dir.clone(), reason: reason.clone() }
+    }
+
+    fn refuse_after_failure(&self) -> Result<(), LogError> {
+        match self.failure.get() {
+            Some(reason) => Err(LogError::Failed { path: self.dir.clone(), reason: reason.clone() }),
+            None => Ok(()),
+        }
+    }
+
+    fn lock_writer(&self) -> Result<MutexGuard<'_, Writer>, LogError> {
+        self.writer.lock().map_err(|_| self.fail("an earlier append panicked".to_owned()))
+    }
+
+    // The segment list is only changed by complete pushes and removals, so a panic elsewhere
+    // while it was locked leaves it whole and poisoning can be ignored.
+    fn read_segments(&self) -> RwLockReadGuard<'_, Vec<Segment>> {
+        self.segments.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write_segments(&self) -> RwLockWriteGuard<'_, Vec<Segment>> {
+        self.segments.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn roll_if_full(&self, writer: &mut Writer) -> Result<(), LogError> {
-        let full =
-            self.segments.read().expect("segments lock").last().expect("active segment").size >= self.segment_bytes;
+        let full = self.read_segments().last().expect("active segment").size >= self.segment_bytes;
         if !full {
             return Ok(());
         }
         // Synced here so that syncing the new segment later covers everything before it.
-        writer.file.sync_data().map_err(LogError::io(format!("syncing {}", self.dir.display())))?;
+        if let Err(source) = sync_data(&writer.file) {
+            self.fail(format!("fsync failed: {source}"));
+            return Err(LogError::Io { context: format!("syncing {}", self.dir.display()), source });
+        }
         let path = segment_path(&self.dir, writer.next_offset);
-        writer.file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(LogError::io(format!("creating {}", path.display())))?;
+        writer.file = open_for_append(&path)?;
+        // The new segment's directory entry must survive a crash as its records do.
+        super::sync_dir(&self.dir)?;
         writer.bytes_since_index = 0;
-        let mut segments = self.segments.write().expect("segments lock");
+        let mut segments = self.write_segments();
         segments.push(Segment { base: writer.next_offset, path, size: 0, newest_ms: i64::MIN, index: Vec::new() });
         self.apply_retention(&mut segments);
         Ok(())
@@ -249,8 +274,10 @@ impl Partition {
                 if filled == cursor.buf.len() {
                     // One record larger than the buffer.
                     cursor.buf.resize(cursor.buf.len() * 2, 0);
-                } else if self.has_segment_after(cursor.base) {
-                    // The end of a closed segment: the next record starts the next one.
+                } else if let Some(next_base) = self.segment_after(cursor.base) {
+                    // The end of a closed segment: the next record starts the next one (a
+                    // repair may have left a gap before it).
+                    cursor.next = cursor.next.max(next_base);
                     cursor.file = None;
                 } else {
                     break;
@@ -260,14 +287,14 @@ impl Partition {
         Ok(())
     }
 
-    fn has_segment_after(&self, base: u64) -> bool {
-        self.segments.read().expect("segments lock").last().is_some_and(|s| s.base > base)
+    fn segment_after(&self, base: u64) -> Option<u64> {
+        self.read_segments().iter().map(|s| s.base).find(|&b| b > base)
     }
 
     /// Points `cursor` at the segment and byte position from which `cursor.next` can be found,
     /// moving it up to the oldest retained offset if retention deleted what it wanted.
     fn locate(&self, cursor: &mut Cursor) -> Result<(), LogError> {
-        let segments = self.segments.read().expect("segments lock");
+        let segments = self.read_segments();
         let first = segments.first().expect("at least one segment");
         cursor.next = cursor.next.max(first.base);
         let i = segments.partition_point(|s| s.base <= cursor.next) - 1;
@@ -295,46 +322,43 @@ pub struct Cursor {
     buf: Vec<u8>,
 }
 
-/// Reads a segment at open, building its index. A bad record in the newest segment is a torn
-/// write and is cut off; anywhere else it is corruption and an error.
-fn scan(path: PathBuf, base: u64, newest: bool) -> Result<(Segment, u64), LogError> {
-    let bytes = match fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && newest => Vec::new(),
-        Err(e) => return Err(LogError::Io { context: format!("reading {}", path.display()), source: e }),
-    };
-    let mut segment = Segment { base, path, size: 0, newest_ms: i64::MIN, index: Vec::new() };
-    let mut position = 0usize;
-    let mut expected = base;
-    let mut since_index = INDEX_INTERVAL_BYTES;
-    while position < bytes.len() {
-        let failure = match frame::decode(&bytes[position..], 0) {
-            Decoded::Record(record, len) if record.offset == expected => {
-                if since_index >= INDEX_INTERVAL_BYTES {
-                    segment.index.push((record.offset, position as u64));
-                    since_index = 0;
-                }
-                since_index += len as u64;
-                segment.newest_ms = segment.newest_ms.max(record.appended_at_ms);
-                position += len;
-                expected += 1;
-                continue;
-            }
-            Decoded::Record(record, _) => format!("offset {} where {expected} was expected", record.offset),
-            Decoded::Incomplete => "the file ends inside a record".to_owned(),
-            Decoded::Corrupt(reason) => reason,
-        };
-        if !newest {
-            return Err(LogError::Corrupt { path: segment.path, position: position as u64, reason: failure });
-        }
-        let file = OpenOptions::new()
-            .write(true)
-            .open(&segment.path)
-            .map_err(LogError::io(format!("repairing {}", segment.path.display())))?;
-        file.set_len(position as u64).map_err(LogError::io(format!("repairing {}", segment.path.display())))?;
-        file.sync_all().map_err(LogError::io(format!("repairing {}", segment.path.display())))?;
-        break;
+fn open_for_append(path: &Path) -> Result<File, LogError> {
+    OpenOptions::new().create(true).append(true).open(path).map_err(LogError::io(format!("opening {}", path.display())))
+}
+
+pub(super) fn cut_torn_tail(path: &Path, position: u64) -> Result<(), LogError> {
+    let context = || format!("cutting a torn write off {}", path.display());
+    let file = OpenOptions::new().write(true).open(path).map_err(LogError::io(context()))?;
+    file.set_len(position).map_err(LogError::io(context()))?;
+    file.sync_all().map_err(LogError::io(context()))
+}
+
+fn write_durably(file: &mut File, bytes: &[u8]) -> std::io::Result<()> {
+    #[cfg(test)]
+    faults::check(&faults::FAIL_WRITE)?;
+    file.write_all(bytes)
+}
+
+fn sync_data(file: &File) -> std::io::Result<()> {
+    #[cfg(test)]
+    faults::check(&faults::FAIL_SYNC)?;
+    file.sync_data()
+}
+
+/// Failures the tests inject on their own thread, where the disk will not fail on demand.
+#[cfg(test)]
+pub(super) mod faults {
+    use std::cell::Cell;
+
+    thread_local! {
+        pub static FAIL_WRITE: Cell<bool> = const { Cell::new(false) };
+        pub static FAIL_SYNC: Cell<bool> = const { Cell::new(false) };
     }
-    segment.size = position as u64;
-    Ok((segment, expected))
+
+    pub fn check(fault: &'static std::thread::LocalKey<Cell<bool>>) -> std::io::Result<()> {
+        match fault.get() {
+            true => Err(std::io::Error::other("injected failure")),
+            false => Ok(()),
+        }
+    }
 }
