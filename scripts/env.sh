@@ -6,3 +6,5 @@ if [ -x "$torch_venv/bin/python" ]; then
     LIBTORCH="$("$torch_venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/torch"
     export LIBTORCH
 fi
+# cargo-fuzz, installed by setup for scripts/fuzz.
+cargo_fuzz="$tools_dir/cargo-fuzz-0.13.2/bin/cargo-fuzz"

@@ -55,6 +55,11 @@ impl KafkaLog {
             .set_properties(&self.config)
             .create()
             .map_err(broker_error("creating an admin client"))?;
+        let brokers =
+            self.metadata.fetch_metadata(None, REQUEST_TIMEOUT).map_err(broker_error("listing the brokers"))?;
+        let (factor, min_insync) = crate::config::replication(&self.config, brokers.brokers().len())
+            .map_err(|reason| LogError::Broker(format!("creating topics: {reason}")))?;
+        let min_insync = min_insync.to_string();
         let retention: Vec<(String, String)> = topics
             .iter()
             .map(|t| {
@@ -67,9 +72,10 @@ impl KafkaLog {
             .iter()
             .zip(&retention)
             .map(|(t, (ms, bytes))| {
-                NewTopic::new(&t.name, t.partitions as i32, TopicReplication::Fixed(self.config.replication_factor))
+                NewTopic::new(&t.name, t.partitions as i32, TopicReplication::Fixed(factor))
                     .set("retention.ms", ms)
                     .set("retention.bytes", bytes)
+                    .set("min.insync.replicas", &min_insync)
             })
             .collect();
         let options = AdminOptions::new().operation_timeout(Some(REQUEST_TIMEOUT));
