@@ -1,7 +1,8 @@
 // End to end in Debian's Chromium against a running `tailor serve` (real catalogue, trained
 // model): the first screen is a spread across the catalogue; search "sports shoes", pick three,
 // and at least 9 of the 12 results are footwear, no two share a title and at least 10 have
-// photos; like one and see the list change. Saves a screenshot of each page and prints the time
+// photos; like one and see the list change, and differ from what the same events with the like
+// as a view give. Saves a screenshot of each page and prints the time
 // from the click to the new list being painted.
 //   TAILOR_URL (default http://127.0.0.1:8080), TAILOR_E2E_OUT (screenshots; default e2e/out),
 //   CHROMIUM (default /usr/bin/chromium)
@@ -28,6 +29,11 @@ try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   const failures = [];
   page.on("pageerror", (e) => failures.push(e.message));
+  // Every event the app sends, in order, for the like-versus-view replay below.
+  const sentEvents = [];
+  page.on("request", (r) => {
+    if (r.url().endsWith("/v1/events") && r.method() === "POST") sentEvents.push(...JSON.parse(r.postData()).events);
+  });
   const firstPage = page.waitForResponse((r) => r.url().includes("/v1/items?"));
   await page.goto(url);
   await page.getByRole("heading", { name: "Pick a few things you like" }).waitFor();
@@ -84,9 +90,43 @@ try {
     return { clickToPaint: painted.startTime - clicked.startTime, answerToPaint: painted.detail.sinceAnswer };
   });
   await page.screenshot({ path: join(out, "after-like.png"), fullPage: false });
+
+  // The list changing proves little: shown items are recorded as views and left out, so it would
+  // change with the like ignored. So replay every event the app sent into two new sessions, one
+  // as sent and one with the like turned into a view, and require the lists (items, order and
+  // reasons) to differ.
+  await page.waitForTimeout(1500); // the batcher's interval: the views of the new list go out
+  const replayed = await page.evaluate(async ({ sent, liked }) => {
+    const replay = async (likeAs) => {
+      const session = await (await fetch("/v1/sessions", { method: "POST" })).json();
+      const events = sent.map(({ event_id, ...e }) => ({
+        ...e,
+        subject: session.session_id,
+        kind: e.item_id === liked && e.kind === "like" ? likeAs : e.kind,
+      }));
+      const posted = await fetch("/v1/events", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${session.token}` },
+        body: JSON.stringify({ events }),
+      });
+      if (posted.status !== 202) throw new Error(`replay refused: ${posted.status}`);
+      return session;
+    };
+    const [withLike, withView] = [await replay("like"), await replay("view")];
+    await new Promise((done) => setTimeout(done, 2000)); // the consumer applies both
+    const list = async (s) =>
+      (await (await fetch(`/v1/users/${s.session_id}/recommendations?k=12&prefer_photos=true`, {
+        headers: { authorization: `Bearer ${s.token}` },
+      })).json()).items.map((r) => `${r.item.id}: ${r.reason}`);
+    return { withLike: await list(withLike), withView: await list(withView) };
+  }, { sent: sentEvents, liked: sentEvents.filter((e) => e.kind === "like").at(-1).item_id });
+  // What a person sees: which items, in which order, and why.
+  const differing = replayed.withLike.filter((shown, i) => shown !== replayed.withView[i]).length;
+  check(differing > 0, `a like ranks and explains exactly as a view would: ${replayed.withLike.join(" | ")}`);
   check(failures.length === 0, `page errors: ${failures.join("; ")}`);
   console.log(
     `e2e passed: ${count} results, ${footwear} footwear, ${photos} with photos; after a like the list changed, painted ${timing.clickToPaint.toFixed(1)} ms after the click ` +
+      `and ${differing} of 12 places (item or reason) differ from the same events with the like as a view ` +
       `(${timing.answerToPaint.toFixed(1)} ms after the API answered); screenshots in ${out}`,
   );
 } finally {
