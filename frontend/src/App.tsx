@@ -49,7 +49,7 @@ export function App() {
         />
       )}
       {visitor && batcher && page === "results" && (
-        <ResultsPage visitor={visitor.session_id} batcher={batcher} onBack={() => setPage("select")} />
+        <ResultsPage visitor={visitor} batcher={batcher} onBack={() => setPage("select")} />
       )}
     </main>
   );

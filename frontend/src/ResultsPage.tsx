@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
-import { type Item, type Recommendation, recommendations as loadRecommendations } from "./api";
+import { type Item, type Recommendation, type Session, recommendations as loadRecommendations } from "./api";
 import type { EventBatcher } from "./events";
 
 interface Props {
-  visitor: string;
+  visitor: Session;
   batcher: EventBatcher;
   onBack(): void;
   load?: typeof loadRecommendations;

@@ -16,6 +16,8 @@ export interface Recommendation {
 export interface Session {
   session_id: string;
   token: string;
+  /** When the service stops accepting the token (ms since the epoch). */
+  expires_at_ms: number;
 }
 
 export type EventKind = "view" | "click" | "like" | "dislike" | "add_to_cart" | "purchase";
@@ -23,6 +25,8 @@ export type EventKind = "view" | "click" | "like" | "dislike" | "add_to_cart" | 
 /** No timestamp: the service stamps events with its own clock, since a visitor's may be minutes
  * off, and events timestamped outside the service's window are refused. */
 export interface InteractionEvent {
+  /** A UUIDv7, so the service counts a resent event once. */
+  event_id: string;
   subject: string;
   item_id: string;
   kind: EventKind;
@@ -49,11 +53,14 @@ async function call<T>(path: string, init?: RequestInit): Promise<T> {
 }
 
 const SESSION_KEY = "tailor.session";
+/** A saved session this close to its expiry is replaced rather than used. */
+const RENEW_BEFORE_MS = 60 * 60 * 1000;
 
-/** The visitor's anonymous session, kept in localStorage; nothing personal is stored. */
-export async function session(): Promise<Session> {
-  const saved = localStorage.getItem(SESSION_KEY);
-  if (saved) return JSON.parse(saved) as Session;
+/** The visitor's anonymous session, kept in localStorage until its token nears its expiry;
+ * nothing personal is stored. */
+export async function session(now = Date.now()): Promise<Session> {
+  const saved = JSON.parse(localStorage.getItem(SESSION_KEY) ?? "null") as Partial<Session> | null;
+  if (saved?.session_id && saved.token && (saved.expires_at_ms ?? 0) > now + RENEW_BEFORE_MS) return saved as Session;
   const created = await call<Session>("/v1/sessions", { method: "POST" });
   localStorage.setItem(SESSION_KEY, JSON.stringify(created));
   return created;
@@ -69,10 +76,12 @@ export function items(filter: { gender?: string; category?: string; q?: string }
   return call(`/v1/items?${query}`);
 }
 
-/** The visitor's live top k; items with a photo are preferred, as a shop's page would. */
-export async function recommendations(visitor: string, k = 12): Promise<Recommendation[]> {
+/** The visitor's live top k, read with its session's token; items with a photo are preferred,
+ * as a shop's page would. */
+export async function recommendations(visitor: Session, k = 12): Promise<Recommendation[]> {
   const query = new URLSearchParams({ k: String(k), prefer_photos: "true" });
-  const body = await call<{ items: Recommendation[] }>(`/v1/users/${encodeURIComponent(visitor)}/recommendations?${query}`);
+  const path = `/v1/users/${encodeURIComponent(visitor.session_id)}/recommendations?${query}`;
+  const body = await call<{ items: Recommendation[] }>(path, { headers: { authorization: `Bearer ${visitor.token}` } });
   return body.items;
 }
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { EventBatcher, type Transport } from "./events";
+import { EventBatcher, MAX_EVENTS_PER_REQUEST, type PostOutcome, type Transport, outcome, uuidv7 } from "./events";
 
-function transport(answer = true) {
+function transport(answer: PostOutcome = { kind: "accepted" }) {
   const posts: { body: unknown; token: string }[] = [];
   const beacons: unknown[] = [];
   const t: Transport = {
@@ -47,13 +47,52 @@ describe("EventBatcher", () => {
     batcher.stop();
   });
 
-  it("keeps events a failed post could not deliver", async () => {
-    const { t } = transport(false);
+  it("keeps events a failed post could not deliver, and resends them with the same ids", async () => {
+    const { t, posts } = transport({ kind: "retry" });
     const batcher = new EventBatcher("s", "tok", t, 20, 60_000);
     batcher.record("a", "like");
     expect(await batcher.flush()).toBe(false);
     expect(batcher.pending()).toBe(1);
+    await batcher.flush();
+    const ids = posts.map((p) => (p.body as { events: { event_id: string }[] }).events[0].event_id);
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).toBe(ids[1]);
     batcher.stop();
+  });
+
+  it("drops a batch the service refused, and reports it", async () => {
+    const { t } = transport({ kind: "refused", status: 422, message: "event 0: no item" });
+    const refused: [number, string, number][] = [];
+    const batcher = new EventBatcher("s", "tok", t, 20, 60_000, (status, message, events) => refused.push([status, message, events.length]));
+    batcher.record("a", "like");
+    batcher.record("b", "like");
+    expect(await batcher.flush()).toBe(true);
+    expect(batcher.pending()).toBe(0);
+    expect(refused).toEqual([[422, "event 0: no item", 2]]);
+    batcher.stop();
+  });
+
+  it("sends no more than the service takes in one request", async () => {
+    const { t, posts } = transport();
+    const batcher = new EventBatcher("s", "tok", t, 5000, 60_000);
+    for (let i = 0; i < MAX_EVENTS_PER_REQUEST + 1; i++) batcher.record(`i${i}`, "view");
+    await batcher.flush();
+    expect(posts.map((p) => (p.body as { events: unknown[] }).events.length)).toEqual([MAX_EVENTS_PER_REQUEST, 1]);
+    batcher.stop();
+  });
+
+  it("sends again after a timeout, a rate limit or a server error, and never after another 4xx", async () => {
+    const kinds = await Promise.all([202, 400, 401, 403, 408, 413, 422, 429, 500, 503].map(async (s) => (await outcome(s, async () => "m")).kind));
+    expect(kinds).toEqual(["accepted", "refused", "refused", "refused", "retry", "refused", "refused", "retry", "retry", "retry"]);
+  });
+
+  it("gives each event a distinct UUIDv7 that sorts by time", () => {
+    const first = uuidv7(1_700_000_000_000);
+    const later = uuidv7(1_700_000_000_001);
+    expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(first.slice(0, 13)).toBe("018bcfe5-6800");
+    expect(later > first).toBe(true);
+    expect(uuidv7(1_700_000_000_000)).not.toBe(first);
   });
 
   it("hands everything to a beacon when the page is hidden, token in the body", () => {

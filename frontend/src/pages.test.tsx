@@ -1,6 +1,6 @@
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Item, Recommendation } from "./api";
+import type { Item, Recommendation, Session } from "./api";
 import { EventBatcher, type Transport } from "./events";
 import { ResultsPage } from "./ResultsPage";
 import { SelectionPage } from "./SelectionPage";
@@ -39,18 +39,20 @@ describe("SelectionPage", () => {
   });
 });
 
+const visitor: Session = { session_id: "s", token: "tok", expires_at_ms: Date.now() + 86_400_000 };
+
 describe("ResultsPage", () => {
   it("shows name, colour and reason, records views, and refreshes after a like", async () => {
     const posted: string[] = [];
     const transport: Transport = {
-      post: async (body) => (posted.push(body), true),
+      post: async (body) => (posted.push(body), { kind: "accepted" }),
       beacon: () => true,
     };
     const batcher = new EventBatcher("s", "tok", transport, 100, 60_000);
     const first: Recommendation[] = [{ item: item("1", "Blue Shirt"), score: 0.9, reason: "similar to Navy Shirt" }];
     const second: Recommendation[] = [{ item: item("3", "Navy Polo"), score: 0.8, reason: "similar to Blue Shirt" }];
     const load = vi.fn().mockResolvedValueOnce(first).mockResolvedValue(second);
-    render(<ResultsPage visitor="s" batcher={batcher} onBack={() => {}} load={load} />);
+    render(<ResultsPage visitor={visitor} batcher={batcher} onBack={() => {}} load={load} />);
     expect(await screen.findByText("similar to Navy Shirt")).toBeTruthy();
     expect(screen.getByText("Shirts · Navy Blue")).toBeTruthy();
     await act(async () => {
@@ -64,9 +66,9 @@ describe("ResultsPage", () => {
   });
 
   it("gives an item without a photo a card that says what it is", async () => {
-    const batcher = new EventBatcher("s", "tok", { post: async () => true, beacon: () => true }, 100, 60_000);
+    const batcher = new EventBatcher("s", "tok", { post: async () => ({ kind: "accepted" }), beacon: () => true }, 100, 60_000);
     const plain: Recommendation = { item: { ...item("5", "Plain Tee"), image_url: null }, score: 0.7, reason: "close to your picks taken together" };
-    render(<ResultsPage visitor="s" batcher={batcher} onBack={() => {}} load={async () => [plain]} />);
+    render(<ResultsPage visitor={visitor} batcher={batcher} onBack={() => {}} load={async () => [plain]} />);
     const card = await screen.findByRole("img", { name: "Plain Tee: no photo" });
     expect(card.textContent).toContain("Shirts");
     expect(card.textContent).toContain("no photo yet");

@@ -14,8 +14,9 @@ const PROBE_THREADS: usize = 4;
 
 /// An acknowledged event and what its visitor's recommendations were before it.
 pub struct Probe {
-    /// The visitor's recommendations URL.
+    /// The visitor's recommendations URL, and the bearer token that reads it.
     pub recommendations: String,
+    pub token: String,
     pub before: Vec<String>,
     pub acknowledged: Instant,
 }
@@ -42,7 +43,8 @@ fn probe(agent: &ureq::Agent, probes: &Mutex<Receiver<Probe>>, timeout: Duration
         let next = probes.lock().expect("probe queue lock").recv();
         let Ok(probe) = next else { return result };
         loop {
-            let answer = agent.get(&probe.recommendations).call();
+            let answer =
+                agent.get(&probe.recommendations).header("authorization", &format!("Bearer {}", probe.token)).call();
             let current =
                 answer.ok().and_then(|mut r| r.body_mut().read_json::<Value>().ok()).map(|b| recommended_ids(&b));
             let waited = Instant::now().duration_since(probe.acknowledged);

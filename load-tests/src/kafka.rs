@@ -50,6 +50,9 @@ pub struct Args {
     seed: u64,
     #[arg(long)]
     output: Option<PathBuf>,
+    /// The service's admin token, which reads of recommendations by user id need.
+    #[arg(long, env = "TAILOR_SERVE__ADMIN_TOKEN")]
+    admin_token: String,
 }
 
 fn catalogue_ids(agent: &ureq::Agent, url: &str) -> anyhow::Result<Vec<String>> {
@@ -125,7 +128,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             });
         }
         let before = probed.then(|| {
-            let answer = agent.get(&recommendations(&events[0].subject)).call();
+            let answer = agent
+                .get(&recommendations(&events[0].subject))
+                .header("authorization", &format!("Bearer {}", args.admin_token))
+                .call();
             answer
                 .ok()
                 .and_then(|mut r| r.body_mut().read_json::<Value>().ok())
@@ -143,6 +149,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if let Some(before) = before {
                 let _ = probes.send(Probe {
                     recommendations: recommendations(&events[0].subject),
+                    token: args.admin_token.clone(),
                     before,
                     acknowledged: Instant::now(),
                 });

@@ -65,13 +65,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     if let Some(wait) = scheduled.checked_duration_since(Instant::now()) {
                         thread::sleep(wait);
                     }
-                    let visitor = &visitors[n % visitors.len()];
+                    let (visitor, token) = &visitors[n % visitors.len()];
                     let mut url = format!("{}/v1/users/{visitor}/recommendations?k={}", args.url, args.k);
                     if let Some(filter) = &args.filter {
                         url = format!("{url}&{filter}");
                     }
                     let ok = agent
                         .get(&url)
+                        .header("authorization", &format!("Bearer {token}"))
                         .call()
                         .is_ok_and(|mut r| r.status() == 200 && r.body_mut().read_to_vec().is_ok());
                     let latency = Instant::now().duration_since(scheduled);
@@ -107,8 +108,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sessions with one like each, on items from the first page of the catalogue.
-fn create_visitors(agent: &ureq::Agent, args: &Args) -> anyhow::Result<Vec<String>> {
+/// Sessions with one like each, on items from the first page of the catalogue: their ids and the
+/// tokens that read them.
+fn create_visitors(agent: &ureq::Agent, args: &Args) -> anyhow::Result<Vec<(String, String)>> {
     let page: serde_json::Value = agent
         .get(&format!("{}/v1/items?limit=200", args.url))
         .call()
@@ -133,7 +135,7 @@ fn create_visitors(agent: &ureq::Agent, args: &Args) -> anyhow::Result<Vec<Strin
         if response.status() != 202 {
             bail!("posting a like answered {}", response.status());
         }
-        visitors.push(id.to_owned());
+        visitors.push((id.to_owned(), token.to_owned()));
     }
     // Let the consumer apply the likes before measuring.
     thread::sleep(Duration::from_millis(500));

@@ -126,7 +126,11 @@ fn step(
                 _ => false,
             }
         }
-        "recommend" => match agent.get(&format!("{url}/v1/users/{}/recommendations?k=10", session.id)).call() {
+        "recommend" => match agent
+            .get(&format!("{url}/v1/users/{}/recommendations?k=10", session.id))
+            .header("authorization", &format!("Bearer {}", session.token))
+            .call()
+        {
             Ok(mut response) if response.status() == 200 => {
                 let body: Value = response.body_mut().read_json().unwrap_or_default();
                 session.recommended = recommended_ids(&body);
@@ -148,6 +152,7 @@ fn step(
             let ok = answer.is_ok_and(|r| r.status() == 202);
             let probe = (ok && kind == "like").then(|| Probe {
                 recommendations: format!("{url}/v1/users/{}/recommendations?k=10", session.id),
+                token: session.token.clone(),
                 before: session.recommended.clone(),
                 acknowledged: Instant::now(),
             });

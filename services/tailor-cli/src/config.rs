@@ -137,8 +137,10 @@ pub struct ServeConfig {
     /// Signs session tokens; several replicas must share it [default: generated once, kept in
     /// DATA_DIR/session.key].
     pub session_secret: Option<String>,
-    /// Bearer token for the admin routes (retrain, models, activate, rollback); without one
-    /// they answer 401 to everyone.
+    /// How long a session token is good for; then the app starts a new session.
+    pub session_ttl_ms: i64,
+    /// Bearer token for the admin routes (retrain, models, activate, rollback) and for reads of
+    /// recommendations by user id; without one they answer 401 to everyone.
     pub admin_token: Option<String>,
     /// The built web app (`npm run build` in frontend/), served at `/` when it is there.
     pub app_dir: PathBuf,
@@ -155,6 +157,7 @@ impl Default for ServeConfig {
         ServeConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             session_secret: None,
+            session_ttl_ms: tailor_ranker::DEFAULT_SESSION_TTL_MS,
             admin_token: None,
             app_dir: PathBuf::from("frontend/dist"),
             search: tailor_ranker::SearchConfig::default(),

@@ -159,7 +159,8 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         retrainer: retrainer.clone(),
         models_topic: config.events.models.name.clone(),
     };
-    let sessions = SessionKeys::new(session_secret(config)?);
+    anyhow::ensure!(config.serve.session_ttl_ms > 0, "serve.session_ttl_ms must be positive");
+    let sessions = SessionKeys::new(session_secret(config)?, config.serve.session_ttl_ms);
     let mut service = Service::new(catalog, visitors, intake, sessions, admin);
     service.ranking = config.serve.ranking.clone();
     match JointTextEncoder::load(config) {

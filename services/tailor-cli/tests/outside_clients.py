@@ -14,6 +14,7 @@ import argparse
 import http.server
 import io
 import json
+import os
 import pathlib
 import re
 import subprocess
@@ -43,9 +44,16 @@ def check(condition, message):
         raise AssertionError(message)
 
 
-def get_json(url):
-    with urllib.request.urlopen(url, timeout=10) as response:
+def get_json(url, token=None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
         return json.load(response)
+
+
+def user_recommendations(base, user):
+    """A user id's recommendations: reads by user id need the service's admin token."""
+    url = f"{base}/v1/users/{user}/recommendations?k=5&kind=user"
+    return get_json(url, os.environ["TAILOR_SERVE__ADMIN_TOKEN"])["items"]
 
 
 def post_json(url, body, token=None):
@@ -113,7 +121,7 @@ def recommendations_follow(base, subject, liked_type):
     seen = []
 
     def followed():
-        items = get_json(f"{base}/v1/users/{subject}/recommendations?k=5&kind=user")["items"]
+        items = user_recommendations(base, subject)
         seen[:] = [(item["item"]["attributes"].get("article_type"), item["reason"]) for item in items]
         types = [article_type for article_type, _ in seen]
         return items if items and seen[0][1] != FIRST_LOOK and types.count(liked_type) >= 3 else None
@@ -186,7 +194,7 @@ def single_object(args):
     # The README's producer example changes a new shopper's recommendations.
     applied = counter(args.url, "tailor_stream_events_total", "applied")
     shopper = f"backend-shopper-{uuid.uuid4().hex[:8]}"
-    first = get_json(f"{args.url}/v1/users/{shopper}/recommendations?k=5&kind=user")["items"]
+    first = user_recommendations(args.url, shopper)
     check(first[0]["reason"] == FIRST_LOOK, f"a new shopper starts with the first look: {first[0]}")
     likes = [flag for item in args.like for flag in ("--like", item)]
     subprocess.run([sys.executable, args.example, "--brokers", args.brokers, "--user", shopper, *likes], check=True)

@@ -29,6 +29,9 @@ fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
+/// Reads of a user id's recommendations need it.
+const ADMIN_TOKEN: &str = "the outside clients test's admin token";
+
 /// Watches in this shop, which the Python side likes and then expects to see recommended.
 const LIKED: [&str; 2] = ["i2", "i3"];
 
@@ -43,7 +46,8 @@ fn tailor(data_dir: &Path, broker: &Broker, topics: &str) -> Command {
         .env("TAILOR_EVENTS__KAFKA__GROUP_ID", format!("{topics}-consumer"))
         .env("TAILOR_EVENTS__INTERACTIONS__NAME", format!("{topics}.interactions"))
         .env("TAILOR_EVENTS__DEAD_LETTERS__NAME", format!("{topics}.dead-letters"))
-        .env("TAILOR_EVENTS__MODELS__NAME", format!("{topics}.models"));
+        .env("TAILOR_EVENTS__MODELS__NAME", format!("{topics}.models"))
+        .env("TAILOR_SERVE__ADMIN_TOKEN", ADMIN_TOKEN);
     cmd
 }
 
@@ -58,6 +62,7 @@ fn outside_clients(broker: &Broker, url: &str, args: &[&str]) {
     let repository = repository();
     let mut command = Command::new(python());
     command
+        .env("TAILOR_SERVE__ADMIN_TOKEN", ADMIN_TOKEN)
         .arg(repository.join("services/tailor-cli/tests/outside_clients.py"))
         .args(args)
         .args(["--brokers", &broker.address(), "--url", url, "--liked-type", "Watches"])

@@ -42,11 +42,17 @@ fn serves_recommendations_that_follow_a_like() {
     assert_eq!(get(&format!("{base}/v1/items"))["total"], 6);
     let not_ready = ureq::get(&format!("{base}/readyz")).call();
     assert!(matches!(not_ready, Err(ureq::Error::StatusCode(503))), "no model yet: {not_ready:?}");
-    let first = get(&format!("{base}/v1/users/someone/recommendations?k=3"));
-    assert_eq!(first["items"][0]["reason"], "a first look across the catalogue");
     let session: serde_json::Value =
         ureq::post(&format!("{base}/v1/sessions")).send_empty().unwrap().body_mut().read_json().unwrap();
     let (visitor, token) = (session["session_id"].as_str().unwrap(), session["token"].as_str().unwrap());
+    // A session's recommendations are read with its token.
+    let recommendations = |k: usize| -> serde_json::Value {
+        let url = format!("{base}/v1/users/{visitor}/recommendations?k={k}");
+        let mut response = ureq::get(&url).header("Authorization", &format!("Bearer {token}")).call().unwrap();
+        response.body_mut().read_json().unwrap()
+    };
+    let first = recommendations(3);
+    assert_eq!(first["items"][0]["reason"], "a first look across the catalogue");
     let response = ureq::post(&format!("{base}/v1/events"))
         .header("Authorization", &format!("Bearer {token}"))
         .send_json(serde_json::json!({"events": [{"subject": visitor, "item_id": "e", "kind": "like"}]}))
@@ -55,7 +61,7 @@ fn serves_recommendations_that_follow_a_like() {
     // The consumer applies the event within moments.
     let mut after = serde_json::Value::Null;
     for _ in 0..50 {
-        after = get(&format!("{base}/v1/users/{visitor}/recommendations?k=3"));
+        after = recommendations(3);
         if after["items"][0]["reason"] != "a first look across the catalogue" {
             break;
         }

@@ -7,13 +7,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tailor_events::{Event, ModelPublished, WireFormat};
 use tailor_log::{EventLog, Message};
 use tailor_models::{LoadedModel, Manifest, ModelError, ModelStore};
 
+use crate::sessions::bearer;
 use crate::{ApiError, Service};
 
 /// Starts a training run in the background, so serving never waits on it.
@@ -71,12 +72,9 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn authorise(service: &Service, headers: &HeaderMap) -> Result<(), ApiError> {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    match (&service.admin.token, given) {
+/// Admits requests that carry the admin token: the admin routes, and reads by user id.
+pub(crate) fn authorise(service: &Service, headers: &HeaderMap) -> Result<(), ApiError> {
+    match (&service.admin.token, bearer(headers)) {
         (Some(token), Some(given)) if same(token.as_bytes(), given.as_bytes()) => Ok(()),
         (None, _) => Err(ApiError::AdminDisabled),
         (Some(_), _) => Err(ApiError::AdminTokenRequired),

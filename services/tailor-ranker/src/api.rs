@@ -17,8 +17,9 @@ use tailor_stream::SubjectKey;
 
 use crate::params::{MAX_K, MAX_PAGE, Params, check_diversity, filter_from_map};
 use crate::recommend::{Request, Signals, recommend, taste_from};
+use crate::sessions::{TokenRefused, bearer};
 use crate::views::{ItemView, RecommendationsView};
-use crate::{ApiError, Service, metrics};
+use crate::{ApiError, Service, admin, metrics};
 
 /// At most this many events per `POST /v1/events`.
 pub const MAX_EVENTS: usize = 1000;
@@ -255,15 +256,24 @@ pub async fn cold_start(
     Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())
 }
 
+/// A session's recommendations need its token (their reasons name the items it liked); a user
+/// id's need the admin token, and are disabled when none is configured.
 pub async fn visitor_recommendations(
     State(service): Shared,
     Path(id): Path<String>,
+    headers: HeaderMap,
     raw: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let params = query(raw, &["k", "kind", "diversity", "prefer_photos"])?;
     let key = match params.get("kind").unwrap_or("session") {
-        "session" => SubjectKey::session(&id),
-        "user" => SubjectKey::user(&id),
+        "session" => {
+            open_session(&service, &id, bearer(&headers), tailor_log::now_ms())?;
+            SubjectKey::session(&id)
+        }
+        "user" => {
+            admin::authorise(&service, &headers)?;
+            SubjectKey::user(&id)
+        }
         other => {
             return Err(ApiError::InvalidParameter {
                 name: "kind",
@@ -307,10 +317,20 @@ fn session() -> SubjectKind {
     SubjectKind::Session
 }
 
-/// A new anonymous session and the token its events must carry.
+/// A new anonymous session and the token its events and reads must carry, with its expiry.
 pub async fn new_session(State(service): Shared) -> Response {
-    let (session_id, token) = service.sessions.issue();
-    (StatusCode::CREATED, Json(json!({ "session_id": session_id, "token": token }))).into_response()
+    (StatusCode::CREATED, Json(service.sessions.issue(tailor_log::now_ms()))).into_response()
+}
+
+/// Admits a request for `session` that carries `token`.
+fn open_session(service: &Service, session: &str, token: Option<&str>, now_ms: i64) -> Result<(), ApiError> {
+    match service.sessions.verify(session, token.ok_or(ApiError::MissingToken)?, now_ms) {
+        Ok(()) => Ok(()),
+        Err(TokenRefused::Expired { at_ms }) => Err(ApiError::SessionExpired { at_ms }),
+        Err(TokenRefused::NotThisSession) => Err(ApiError::Forbidden(format!(
+            "the token is not {session:?}'s: a visitor reads and posts only for its own session"
+        ))),
+    }
 }
 
 pub async fn post_events(
@@ -327,24 +347,18 @@ pub async fn post_events(
     let body_bytes = body_bytes.map_err(|e| refused_body(e.status(), e.body_text()))?;
     let request: EventsRequest =
         serde_json::from_slice(&body_bytes).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
-    let header_token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    let token = header_token.or(request.token.as_deref()).ok_or(ApiError::MissingToken)?.to_owned();
-    let token = token.as_str();
+    let token = bearer(&headers).or(request.token.as_deref());
+    let now = tailor_log::now_ms();
     for event in &request.events {
-        if event.subject_kind != SubjectKind::Session || !service.sessions.verify(&event.subject, token) {
-            let reason =
-                format!("the token is not {:?}'s: a visitor posts events only for its own session", event.subject);
-            return Err(ApiError::Forbidden(reason));
+        if event.subject_kind != SubjectKind::Session {
+            return Err(ApiError::Forbidden("a visitor posts events only for its own session".to_owned()));
         }
+        open_session(&service, &event.subject, token, now)?;
     }
     if request.events.is_empty() || request.events.len() > MAX_EVENTS {
         let reason = format!("{} events; send 1 to {MAX_EVENTS}", request.events.len());
         return Err(ApiError::InvalidParameter { name: "events", reason });
     }
-    let now = tailor_log::now_ms();
     let (earliest, latest) = service.intake.timestamps.bounds(now);
     for (index, event) in request.events.iter().enumerate() {
         match event.timestamp_ms {

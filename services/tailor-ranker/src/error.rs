@@ -25,17 +25,21 @@ pub enum ApiError {
     InvalidTimestamp { index: usize, at_ms: i64, earliest: i64, latest: i64 },
     #[error("no route {0}")]
     NoRoute(String),
-    #[error("posting events needs the session's token: `Authorization: Bearer TOKEN` from POST /v1/sessions")]
+    #[error("this needs the session's token: `Authorization: Bearer TOKEN` from POST /v1/sessions")]
     MissingToken,
+    #[error("the session's token expired at {at_ms} (ms since the epoch); start a new session with POST /v1/sessions")]
+    SessionExpired { at_ms: i64 },
     #[error("{0}")]
     Forbidden(String),
     #[error("events cannot be stored right now: {0}")]
     LogUnavailable(String),
     #[error("cannot read {0}")]
     Unreadable(String),
-    #[error("admin routes are disabled: no admin token is configured (serve.admin_token)")]
+    #[error(
+        "this needs the admin token and none is configured (serve.admin_token), so admin routes and reads by user id are disabled"
+    )]
     AdminDisabled,
-    #[error("admin routes need `Authorization: Bearer ADMIN_TOKEN`")]
+    #[error("this needs `Authorization: Bearer ADMIN_TOKEN`")]
     AdminTokenRequired,
     #[error("model version {0} is not in the model store")]
     UnknownModel(u64),
@@ -61,6 +65,7 @@ impl ApiError {
             ApiError::InvalidTimestamp { .. } => (StatusCode::BAD_REQUEST, "invalid_timestamp"),
             ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "no_route"),
             ApiError::MissingToken => (StatusCode::UNAUTHORIZED, "missing_session_token"),
+            ApiError::SessionExpired { .. } => (StatusCode::UNAUTHORIZED, "session_expired"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::LogUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "log_unavailable"),
             ApiError::Unreadable(_) => (StatusCode::INTERNAL_SERVER_ERROR, "unreadable"),

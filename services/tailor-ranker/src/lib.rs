@@ -24,7 +24,7 @@ pub use model::ActiveModel;
 pub use recommend::{Pool, RankingConfig, Request, Signals, Weights, recommend, taste_from};
 pub use search::{MatrixSearch, SearchConfig, SearchMethod};
 pub use service::{Intake, MAX_BODY_BYTES, Service, TextQuery, TimestampWindow, router, serve};
-pub use sessions::SessionKeys;
+pub use sessions::{DEFAULT_SESSION_TTL_MS, IssuedSession, SessionKeys};
 
 use thiserror::Error;
 

@@ -9,7 +9,7 @@ use tailor_ranker::{MAX_BODY_BYTES, TimestampWindow};
 
 mod common;
 
-use common::{Fixture, call, call_as, error_code, fixture, ids};
+use common::{ADMIN_TOKEN, Fixture, call, call_as, error_code, fixture, fixture_with_admin_token, ids, session_keys};
 
 #[tokio::test]
 async fn health_readiness_and_metrics() {
@@ -67,12 +67,13 @@ async fn bad_queries_get_named_4xx_errors() {
         ("/v1/items/item-1/similar?k=101", StatusCode::BAD_REQUEST, "invalid_parameter"),
         ("/v1/items/item-1/similar?k=ten", StatusCode::BAD_REQUEST, "invalid_parameter"),
         ("/v1/users/s1/recommendations?kind=robot", StatusCode::BAD_REQUEST, "invalid_parameter"),
-        ("/v1/users/s1/recommendations?diversity=2", StatusCode::BAD_REQUEST, "invalid_parameter"),
+        ("/v1/users/u1/recommendations?kind=user&diversity=2", StatusCode::BAD_REQUEST, "invalid_parameter"),
         ("/v1/items/item-1/similar?diversity=much", StatusCode::BAD_REQUEST, "invalid_parameter"),
         ("/v2/everything", StatusCode::NOT_FOUND, "no_route"),
     ];
     for (uri, status, code) in cases {
-        let (got, body) = call(&f, "GET", uri, None).await;
+        // With the admin token, so that reads by user id get as far as their parameters.
+        let (got, body) = call_as(&f, Some(ADMIN_TOKEN), "GET", uri, None).await;
         assert_eq!((got, error_code(&body)), (status, code), "{uri}: {body}");
         assert!(!body["error"]["message"].as_str().unwrap().is_empty());
     }
@@ -151,7 +152,7 @@ async fn a_like_changes_the_visitors_recommendations() {
     let mut f = fixture();
     let (visitor, token) = session(&f).await;
     let recommendations = format!("/v1/users/{visitor}/recommendations?k=5");
-    let (status, before) = call(&f, "GET", &recommendations, None).await;
+    let (status, before) = call_as(&f, Some(&token), "GET", &recommendations, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(before["items"][0]["reason"], "a first look across the catalogue");
 
@@ -162,13 +163,56 @@ async fn a_like_changes_the_visitors_recommendations() {
     let applied = f.consumer.poll(100, Duration::from_secs(5)).unwrap();
     assert_eq!(applied.applied, 2);
 
-    let (status, after) = call(&f, "GET", &recommendations, None).await;
+    let (status, after) = call_as(&f, Some(&token), "GET", &recommendations, None).await;
     assert_eq!(status, StatusCode::OK);
     let found = ids(&after);
     assert_eq!(found.len(), 5);
     assert!(!found.contains(&"item-7".to_owned()) && !found.contains(&"item-8".to_owned()));
     assert_eq!(after["items"][0]["reason"], "similar to Item 7");
     assert_ne!(ids(&before), found);
+}
+
+#[tokio::test]
+async fn a_visitors_recommendations_are_read_with_its_token_and_a_users_with_the_admin_token() {
+    let f = fixture();
+    let (visitor, token) = session(&f).await;
+    let (_, other_token) = session(&f).await;
+    let of_session = format!("/v1/users/{visitor}/recommendations");
+    let expired = session_keys(1).issue(tailor_log::now_ms() - 1000);
+    let of_expired = format!("/v1/users/{}/recommendations", expired.session_id);
+    let of_user = "/v1/users/shopper-1/recommendations?kind=user";
+    let cases = [
+        (&of_session, Some(token.as_str()), StatusCode::OK, None),
+        (&of_session, None, StatusCode::UNAUTHORIZED, Some("missing_session_token")),
+        (&of_session, Some(other_token.as_str()), StatusCode::FORBIDDEN, Some("forbidden")),
+        (&of_session, Some(ADMIN_TOKEN), StatusCode::FORBIDDEN, Some("forbidden")),
+        (&of_expired, Some(expired.token.as_str()), StatusCode::UNAUTHORIZED, Some("session_expired")),
+        (&of_user.to_owned(), Some(ADMIN_TOKEN), StatusCode::OK, None),
+        (&of_user.to_owned(), None, StatusCode::UNAUTHORIZED, Some("admin_token_required")),
+        (&of_user.to_owned(), Some(token.as_str()), StatusCode::UNAUTHORIZED, Some("admin_token_required")),
+    ];
+    for (uri, given, status, code) in cases {
+        let (got, body) = call_as(&f, given, "GET", uri, None).await;
+        assert_eq!(got, status, "{uri} with {given:?}: {body}");
+        if let Some(code) = code {
+            assert_eq!(error_code(&body), code, "{uri}: {body}");
+        }
+    }
+    // Without an admin token configured, reads by user id are off for everyone.
+    let without_admin = fixture_with_admin_token(None);
+    let (status, body) = call_as(&without_admin, Some(ADMIN_TOKEN), "GET", of_user, None).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "admin_disabled"));
+}
+
+#[tokio::test]
+async fn a_new_session_says_when_its_token_expires() {
+    let f = fixture();
+    let before = tailor_log::now_ms();
+    let (status, body) = call(&f, "POST", "/v1/sessions", None).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let expires = body["expires_at_ms"].as_i64().unwrap();
+    assert!(expires >= before + tailor_ranker::DEFAULT_SESSION_TTL_MS, "{body}");
+    assert!(body["token"].as_str().unwrap().starts_with(&format!("{expires}.")), "{body}");
 }
 
 #[tokio::test]

@@ -206,7 +206,8 @@ async fn a_live_session_keeps_its_picks_after_many_views() {
         call_as(&f, Some(token), "POST", "/v1/events", Some(&json!({"events": events}).to_string())).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(f.consumer.poll(100, Duration::from_secs(5)).unwrap().applied, 23);
-    let (status, body) = call(&f, "GET", &format!("/v1/users/{visitor}/recommendations?k=4"), None).await;
+    let (status, body) =
+        call_as(&f, Some(token), "GET", &format!("/v1/users/{visitor}/recommendations?k=4"), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(field(&body, "/reason").iter().all(|r| r.starts_with("similar to Runner")), "{body}");
     assert!(field(&body, "/item/attributes/gender").iter().all(|g| *g == "men"), "{body}");

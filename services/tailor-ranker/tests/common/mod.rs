@@ -23,6 +23,11 @@ use tailor_testkit::synthetic;
 use tower::ServiceExt;
 
 pub const ADMIN_TOKEN: &str = "an admin token for the tests";
+
+/// The fixture's session keys, or keys with its secret and another token lifetime.
+pub fn session_keys(ttl_ms: i64) -> SessionKeys {
+    SessionKeys::new(b"a test secret of sufficient length".to_vec(), ttl_ms)
+}
 pub const MODELS_TOPIC: &str = "models";
 
 /// Counts the retrains asked for; one "runs" until `finish`.
@@ -117,7 +122,7 @@ pub fn fixture_of(
         topic: "interactions".to_owned(),
         timestamps: TimestampWindow::default(),
     };
-    let sessions = SessionKeys::new(b"a test secret of sufficient length".to_vec());
+    let sessions = session_keys(tailor_ranker::DEFAULT_SESSION_TTL_MS);
     let retrainer = Arc::new(CountingRetrainer::default());
     let admin = Admin {
         token: token.map(str::to_owned),
