@@ -217,7 +217,7 @@ fn memory_per_visitor(scale: &Scale) {
                 timestamp_ms: 0,
                 source: EventSource::LoadGenerator,
             };
-            states.apply(0, i as u64, &event, item).unwrap();
+            states.apply(0, i as u64, event.timestamp_ms, &event, item).unwrap();
         }
         let per_visitor = (LIVE_BYTES.load(Ordering::Relaxed) - before) as f64 / scale.memory_visitors as f64;
         println!(

@@ -91,11 +91,18 @@ pub struct StreamConfig {
     pub item_vectors: Option<PathBuf>,
     /// Serve Prometheus metrics on this address, e.g. "127.0.0.1:9464".
     pub metrics_addr: Option<SocketAddr>,
+    /// The resend window, idle eviction and maximum number of visitors held.
+    pub limits: tailor_stream::StateLimits,
 }
 
 impl Default for StreamConfig {
     fn default() -> Self {
-        StreamConfig { snapshot_interval_ms: 10_000, item_vectors: None, metrics_addr: None }
+        StreamConfig {
+            snapshot_interval_ms: 10_000,
+            item_vectors: None,
+            metrics_addr: None,
+            limits: tailor_stream::StateLimits::default(),
+        }
     }
 }
 

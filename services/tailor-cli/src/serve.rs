@@ -138,7 +138,8 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
             format!("loading item vectors from {} (run `tailor embed` first)", vectors_path.display())
         })?);
     let source = interactions_source(config)?;
-    let visitors = Arc::new(VisitorStates::new(vectors.dim(), AggregateWeights::default()));
+    let visitors =
+        Arc::new(VisitorStates::with_limits(vectors.dim(), AggregateWeights::default(), config.stream.limits));
     let (mut consumer, snapshot) =
         StreamConsumer::start(source.clone(), visitors.clone(), vectors.clone(), &config.snapshot_path())?;
     let catalog = ServingCatalog::new(items, &vectors, config.serve.search.clone())?;

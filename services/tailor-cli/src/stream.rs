@@ -48,7 +48,7 @@ pub fn run(config: &Config, command: StreamCommand) -> anyhow::Result<()> {
             .with_context(|| format!("serving metrics on {addr}"))?;
         tailor_stream::metrics::describe();
     }
-    let states = Arc::new(VisitorStates::new(items.dim(), AggregateWeights::default()));
+    let states = Arc::new(VisitorStates::with_limits(items.dim(), AggregateWeights::default(), config.stream.limits));
     let snapshot_path = config.snapshot_path();
     let (mut consumer, snapshot) =
         StreamConsumer::start(interactions_source(config)?, states.clone(), Arc::new(items), &snapshot_path)?;

@@ -384,7 +384,7 @@ impl PickConsistency<'_> {
                         };
                         let vector = Embedding::from_unit(matrix.row(row).to_vec(), matrix.dim())?;
                         sessions
-                            .apply(0, offset as u64, &event, &vector)
+                            .apply(0, offset as u64, event.timestamp_ms, &event, &vector)
                             .map_err(|e| failed("a session")(e.to_string()))?;
                     }
                 }

@@ -172,6 +172,11 @@ impl StreamConsumer {
         if !records.is_empty() {
             self.reader.commit(&next)?;
         }
+        // Past the maximum, evict now rather than at the next snapshot: a flood of new visitors
+        // must not outgrow the memory bound in between.
+        if self.states.len() > self.states.limits().max_visitors {
+            metrics::record_eviction(&self.states.evict(now));
+        }
         metrics::record_batch(&summary, self.states.len());
         Ok(summary)
     }
@@ -216,7 +221,9 @@ impl StreamConsumer {
         }
         let item =
             self.items.get(&interaction.item_id).ok_or_else(|| format!("unknown item {:?}", interaction.item_id))?;
-        self.states.apply(record.partition, record.offset, &interaction, item).map_err(|e| e.to_string())
+        self.states
+            .apply(record.partition, record.offset, record.appended_at_ms, &interaction, item)
+            .map_err(|e| e.to_string())
     }
 
     fn dead_letter(&self, record: &Record, reason: String) -> Message {
@@ -259,8 +266,10 @@ pub struct Snapshotter {
 }
 
 impl Snapshotter {
-    /// Writes a snapshot and returns how many visitors it holds.
+    /// Drops idle visitors (and any past the maximum), then writes a snapshot of the rest and
+    /// returns how many visitors it holds.
     pub fn write(&self) -> Result<u64, StreamError> {
+        metrics::record_eviction(&self.states.evict(now_ms()));
         let started = Instant::now();
         // Read before the states are visited; see `write_snapshot`.
         let positions = self.positions.get();

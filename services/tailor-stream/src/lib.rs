@@ -4,7 +4,8 @@
 //!
 //! Exactly-once comes from idempotent apply, not from the log: each visitor's state records the
 //! offset of the last event applied to it (a visitor's events all sit in one partition, in order)
-//! and the ids of its latest events, so a redelivered or re-sent event changes nothing. Snapshots
+//! and the ids of its events within a time window, so a redelivered or re-sent event changes
+//! nothing. Idle visitors are dropped after a while, and the least recently seen past a maximum. Snapshots
 //! are taken while events keep flowing; a restart loads one and replays from the positions it
 //! holds, skipping what each visitor already contains.
 
@@ -19,5 +20,5 @@ pub use consumer::{BatchSummary, DEAD_LETTER_REASON, DEAD_LETTER_SOURCE, Snapsho
 pub use error::StreamError;
 pub use replay::replay;
 pub use snapshot::{Snapshot, load_snapshot, write_snapshot};
-pub use state::{Outcome, SubjectKey, VisitorState, VisitorStates};
+pub use state::{Evicted, Outcome, StateLimits, SubjectKey, VisitorState, VisitorStates};
 pub use tailor_models::ItemVectors;

@@ -2,7 +2,7 @@
 
 use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 
-use crate::{BatchSummary, Outcome};
+use crate::{BatchSummary, Evicted, Outcome};
 
 /// Events read, by `outcome`: applied, redelivered, resent, dead_lettered. Its rate is the
 /// apply rate.
@@ -12,6 +12,11 @@ pub const LAG: &str = "tailor_stream_lag_events";
 /// From an event's append to the log to its visitor's state being updated.
 pub const APPEND_TO_APPLY: &str = "tailor_stream_append_to_apply_seconds";
 pub const VISITORS: &str = "tailor_stream_visitors";
+/// About how much memory the visitor states take, as of the latest eviction pass.
+pub const VISITOR_BYTES: &str = "tailor_stream_visitor_bytes";
+/// Visitors dropped, by `reason`: idle (past `stream.limits.idle_ttl_ms`) or over_limit (past
+/// `stream.limits.max_visitors`, least recently seen first).
+pub const VISITORS_EVICTED: &str = "tailor_stream_visitors_evicted_total";
 pub const SNAPSHOT_DURATION: &str = "tailor_stream_snapshot_seconds";
 
 pub fn describe() {
@@ -19,6 +24,8 @@ pub fn describe() {
     describe_gauge!(LAG, "Events appended to a partition and not yet applied");
     describe_histogram!(APPEND_TO_APPLY, Unit::Seconds, "Time from an event's append to its visitor's update");
     describe_gauge!(VISITORS, "Visitors held in memory");
+    describe_gauge!(VISITOR_BYTES, Unit::Bytes, "Approximate memory of the visitor states");
+    describe_counter!(VISITORS_EVICTED, "Visitors dropped from memory, by reason");
     describe_histogram!(SNAPSHOT_DURATION, Unit::Seconds, "Time to write a snapshot of the visitor states");
 }
 
@@ -42,6 +49,16 @@ pub(crate) fn record_batch(summary: &BatchSummary, visitors: usize) {
         }
     }
     gauge!(VISITORS).set(visitors as f64);
+}
+
+pub(crate) fn record_eviction(evicted: &Evicted) {
+    for (reason, count) in [("idle", evicted.idle), ("over_limit", evicted.over_limit)] {
+        if count > 0 {
+            counter!(VISITORS_EVICTED, "reason" => reason).increment(count as u64);
+        }
+    }
+    gauge!(VISITORS).set(evicted.visitors as f64);
+    gauge!(VISITOR_BYTES).set(evicted.bytes as f64);
 }
 
 pub(crate) fn record_append_to_apply(seconds: f64) {

@@ -8,13 +8,25 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use tailor_core::temporary_beside;
+use tailor_core::{UserAggregate, temporary_beside};
+use tailor_events::InteractionKind;
 
 use crate::{StreamError, SubjectKey, VisitorState, VisitorStates};
 
 const MAGIC: &[u8; 8] = b"TAILORSS";
-/// 2: visitor states remember their latest items.
-const FORMAT_VERSION: u32 = 2;
+/// 2: visitor states remember their latest items. 3: they remember the event ids of a time
+/// window, and when they were last seen. Format 2 is still read.
+const FORMAT_VERSION: u32 = 3;
+
+/// A visitor state as format 2 wrote it (postcard: the fields in order).
+#[derive(Deserialize)]
+struct VisitorStateVersion2 {
+    aggregate: UserAggregate,
+    last_applied: (u32, u64),
+    recent_event_ids: [u64; 8],
+    _next_slot: u8,
+    recent_items: Vec<(Box<str>, InteractionKind)>,
+}
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Header {
@@ -128,8 +140,8 @@ pub fn load_snapshot(path: &Path, states: &VisitorStates) -> Result<Option<Snaps
         return Err(bad("checksum mismatch: the file is damaged".to_owned()));
     }
     let version = u32::from_le_bytes(body[8..12].try_into().expect("4 bytes"));
-    if version != FORMAT_VERSION {
-        return Err(bad(format!("format version {version}; this build reads version {FORMAT_VERSION}")));
+    if !(2..=FORMAT_VERSION).contains(&version) {
+        return Err(bad(format!("format version {version}; this build reads versions 2 to {FORMAT_VERSION}")));
     }
     let (entries, count) = body[12..].split_at(body.len() - 12 - 8);
     let count = u64::from_le_bytes(count.try_into().expect("8 bytes"));
@@ -146,8 +158,22 @@ pub fn load_snapshot(path: &Path, states: &VisitorStates) -> Result<Option<Snaps
         return Err(bad(format!("visitor vectors have dimension {}, this consumer uses {}", header.dim, states.dim())));
     }
     for _ in 0..count {
-        let (key, state): (SubjectKey, VisitorState) =
-            postcard::from_bytes(next()?).map_err(|e| bad(format!("visitor entry: {e}")))?;
+        let entry = next()?;
+        let (key, state): (SubjectKey, VisitorState) = match version {
+            2 => {
+                let (key, old): (SubjectKey, VisitorStateVersion2) =
+                    postcard::from_bytes(entry).map_err(|e| bad(format!("visitor entry: {e}")))?;
+                let state = VisitorState::from_version_2(
+                    old.aggregate,
+                    old.last_applied,
+                    old.recent_event_ids,
+                    old.recent_items,
+                    header.taken_at_ms,
+                );
+                (key, state)
+            }
+            _ => postcard::from_bytes(entry).map_err(|e| bad(format!("visitor entry: {e}")))?,
+        };
         states.restore(key, state)?;
     }
     if !rest.is_empty() {
@@ -159,4 +185,60 @@ pub fn load_snapshot(path: &Path, states: &VisitorStates) -> Result<Option<Snaps
         taken_at_ms: header.taken_at_ms,
         visitors: count,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use tailor_core::{AggregateWeights, Embedding};
+    use tailor_events::SubjectKind;
+
+    use super::*;
+
+    /// A format 2 file as the previous release wrote it: one visitor who liked `item`, whose
+    /// event id hash is `id_hash`.
+    fn version_2_snapshot(aggregate: &UserAggregate, id_hash: u64, taken_at_ms: i64) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(MAGIC);
+        body.extend_from_slice(&2u32.to_le_bytes());
+        let header = Header { topic: "t".to_owned(), dim: 2, positions: vec![7], taken_at_ms };
+        write_entry(&mut body, &header).unwrap();
+        let ids = [id_hash, 0, 0, 0, 0, 0, 0, 0];
+        let items: Vec<(Box<str>, InteractionKind)> = vec![("item".into(), InteractionKind::Like)];
+        let state = (aggregate, (0u32, 6u64), ids, 1u8, items);
+        write_entry(&mut body, &(SubjectKey::session("s1"), state)).unwrap();
+        body.extend_from_slice(&1u64.to_le_bytes());
+        let crc = crc32fast::hash(&body);
+        body.extend_from_slice(&crc.to_le_bytes());
+        body
+    }
+
+    #[test]
+    fn a_format_2_snapshot_loads_and_its_event_ids_still_catch_resends() {
+        let item = Embedding::new(vec![1.0, 0.0], 2).unwrap();
+        let weights = AggregateWeights::default();
+        let mut aggregate = UserAggregate::new(2);
+        aggregate.apply(&weights, InteractionKind::Like, None, 1_000, &item).unwrap();
+        let like = tailor_events::Interaction {
+            event_id: "e1".to_owned(),
+            subject: "s1".to_owned(),
+            subject_kind: SubjectKind::Session,
+            item_id: "item".to_owned(),
+            kind: InteractionKind::Like,
+            value: None,
+            timestamp_ms: 1_000,
+            source: tailor_events::EventSource::App,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.snapshot");
+        fs::write(&path, version_2_snapshot(&aggregate, crate::state::fnv1a(b"e1"), 50_000)).unwrap();
+
+        let states = VisitorStates::new(2, weights);
+        let loaded = load_snapshot(&path, &states).unwrap().unwrap();
+        assert_eq!((loaded.positions, loaded.visitors), (vec![7], 1));
+        let state = states.get(&SubjectKey::session("s1")).unwrap();
+        assert_eq!(state.aggregate(), &aggregate);
+        assert_eq!(state.last_applied(), (0, 6));
+        let outcome = states.apply(0, 9, 60_000, &like, &item).unwrap();
+        assert_eq!(outcome, crate::Outcome::Resent, "the id remembered by format 2 still counts");
+    }
 }

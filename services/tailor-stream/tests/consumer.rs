@@ -8,8 +8,8 @@ use tailor_core::AggregateWeights;
 use tailor_events::{Event, Interaction, ItemUpsert, SingleObject, encode};
 use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, EventLog, Message, TopicConfig};
 use tailor_stream::{
-    BatchSummary, DEAD_LETTER_REASON, DEAD_LETTER_SOURCE, ItemVectors, Source, StreamConsumer, VisitorStates,
-    load_snapshot, replay,
+    BatchSummary, DEAD_LETTER_REASON, DEAD_LETTER_SOURCE, ItemVectors, Source, StateLimits, StreamConsumer,
+    VisitorStates, load_snapshot, replay,
 };
 use tailor_testkit::synthetic;
 
@@ -75,6 +75,27 @@ fn the_consumer_agrees_with_a_one_pass_replay() {
 }
 
 #[test]
+fn a_flood_of_new_visitors_never_holds_more_than_the_maximum_after_a_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path());
+    let items = Arc::new(synthetic::item_vectors(50, DIM, 1));
+    // 5,000 visitors with one event each, applied in batches of 500.
+    let events = synthetic::interactions(5_000, 5_000, 50, 4);
+    log.append(TOPIC, synthetic::messages(&events)).unwrap();
+    let limits = StateLimits { max_visitors: 1_000, ..StateLimits::default() };
+    let states = Arc::new(VisitorStates::with_limits(DIM, AggregateWeights::default(), limits));
+    let (mut consumer, _) =
+        StreamConsumer::start(source(&log), states, items, &dir.path().join("visitors.snapshot")).unwrap();
+    let mut most = 0;
+    while consumer.positions() != log.end_offsets(TOPIC).unwrap() {
+        consumer.poll(500, Duration::from_secs(5)).unwrap();
+        most = most.max(consumer.states().len());
+    }
+    assert!(most <= 1_000, "{most} visitors held after a batch");
+    assert!(consumer.states().len() >= 900, "{} kept", consumer.states().len());
+}
+
+#[test]
 fn a_crash_after_a_snapshot_taken_mid_stream_applies_each_event_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let log = open_log(dir.path());
@@ -98,6 +119,7 @@ fn a_crash_after_a_snapshot_taken_mid_stream_applies_each_event_exactly_once() {
     };
     let mut applied = 0;
     while applied < 20_000 || *snapshots.lock().unwrap() < 3 {
+        assert!(!writer.is_finished(), "the snapshot writer stopped");
         applied += consumer.poll(500, Duration::from_secs(5)).unwrap().applied;
     }
     stop.store(true, Ordering::Relaxed);
