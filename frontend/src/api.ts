@@ -1,36 +1,20 @@
 // The ranking service's API, as the app uses it. Same origin: `tailor serve` serves the app.
 
-export interface Item {
-  id: string;
-  title: string | null;
-  image_url: string | null;
-  attributes: { gender?: string | null; colour?: string | null; article_type?: string | null; category?: string | null };
-}
+import type { components } from "./api.gen";
 
-export interface Recommendation {
-  item: Item;
-  score: number;
-  reason: string;
-}
-
-export interface Session {
-  session_id: string;
-  token: string;
-  /** When the service stops accepting the token (ms since the epoch). */
-  expires_at_ms: number;
-}
-
-export type EventKind = "view" | "click" | "like" | "dislike" | "add_to_cart" | "purchase";
+// The shapes come from the service's OpenAPI document (`npm run api-types` writes api.gen.ts from
+// it before every type check and build), so a change there that the app does not follow breaks
+// the build.
+type Schemas = components["schemas"];
+export type Item = Schemas["Item"];
+export type Recommendation = Schemas["Recommendations"]["items"][number];
+export type Session = Schemas["Session"];
+type EventIn = Schemas["Events"]["events"][number];
+export type EventKind = Exclude<EventIn["kind"], "rating">;
 
 /** No timestamp: the service stamps events with its own clock, since a visitor's may be minutes
  * off, and events timestamped outside the service's window are refused. */
-export interface InteractionEvent {
-  /** A UUIDv7, so the service counts a resent event once. */
-  event_id: string;
-  subject: string;
-  item_id: string;
-  kind: EventKind;
-}
+export type InteractionEvent = Required<Pick<EventIn, "event_id" | "subject" | "item_id">> & { kind: EventKind };
 
 export class ApiError extends Error {}
 

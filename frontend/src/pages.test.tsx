@@ -5,11 +5,18 @@ import { EventBatcher, type Transport } from "./events";
 import { ResultsPage } from "./ResultsPage";
 import { SelectionPage } from "./SelectionPage";
 
+const noAttributes: Item["attributes"] = {
+  gender: null, category: null, sub_category: null, article_type: null, colour: null,
+  season: null, usage: null, year: null, price: null, brand: null,
+};
+
 const item = (id: string, title: string): Item => ({
   id,
   title,
+  description: null,
   image_url: `/v1/items/${id}/image`,
-  attributes: { colour: "Navy Blue", article_type: "Shirts" },
+  modality: "text_and_image",
+  attributes: { ...noAttributes, colour: "Navy Blue", article_type: "Shirts" },
 });
 
 afterEach(cleanup);

@@ -7,8 +7,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
 use tailor_testkit::broker::{Broker, Storage};
@@ -71,42 +71,8 @@ fn outside_clients(broker: &Broker, url: &str, args: &[&str]) {
     for item in LIKED {
         command.args(["--like", item]);
     }
-    let mut child = command.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("outside_clients.py {args:?} ran past 180 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = common::run_bounded(&mut command, Duration::from_secs(180));
     assert!(status.success(), "outside_clients.py {args:?} failed: {status}");
-}
-
-/// A running `tailor serve`, killed if the test fails before stopping it.
-struct Server(Child);
-
-impl Server {
-    fn start(command: Command) -> (Server, String) {
-        let (child, url) = common::start_server(command);
-        (Server(child), url)
-    }
-
-    /// Stops it as an operator would, with SIGTERM, and checks that it stopped cleanly.
-    fn stop(mut self) {
-        Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status().unwrap();
-        assert!(self.0.wait().unwrap().success());
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -126,7 +92,7 @@ fn outside_clients_read_and_write_tailors_topics() {
         .args(["personas", "generate", "--users", "60", "--ratings-per-user", "6", "--file"])
         .arg(&personas));
     run(tailor("tailor").arg("train"));
-    let (server, url) = Server::start(tailor("tailor"));
+    let (server, url) = common::Server::start(tailor("tailor"));
     let example = repository().join("docs/examples/produce_interactions.py");
     outside_clients(&broker, &url, &["single-object", "--example", example.to_str().unwrap()]);
     server.stop();
@@ -144,7 +110,7 @@ fn outside_clients_read_and_write_tailors_topics() {
     // Its consumer group has a snapshot of its own, so it starts from the new topics' start.
     let mut confluent = tailor("confluent");
     confluent.env("TAILOR_EVENTS__SCHEMA_REGISTRY_URL", &registry_url);
-    let (server, url) = Server::start(confluent);
+    let (server, url) = common::Server::start(confluent);
     let result = std::panic::catch_unwind(|| {
         outside_clients(&broker, &url, &["confluent", "--registry", &registry_url, "--topic", "confluent.interactions"])
     });

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -137,9 +138,10 @@ async fn switch(
 pub async fn activate(
     State(service): Shared,
     headers: HeaderMap,
-    Path(version): Path<u64>,
+    version: Result<Path<u64>, PathRejection>,
 ) -> Result<Response, ApiError> {
     authorise(&service, &headers)?;
+    let Path(version) = version.map_err(|e| ApiError::InvalidParameter { name: "version", reason: e.body_text() })?;
     switch(service, move |store| store.manifest(version).map(|m| m.version), ModelStore::activate).await
 }
 

@@ -108,8 +108,12 @@ pub async fn list_items(
         }
     };
     // A search matches every word of the query in the title, case-insensitively.
-    let words: Vec<String> =
-        params.get("q").map(|q| q.split_whitespace().map(str::to_lowercase).collect()).unwrap_or_default();
+    let q = params.get("q").unwrap_or_default();
+    if q.chars().count() > MAX_QUERY_CHARS {
+        let reason = format!("{} characters; at most {MAX_QUERY_CHARS}", q.chars().count());
+        return Err(ApiError::InvalidParameter { name: "q", reason });
+    }
+    let words: Vec<String> = q.split_whitespace().map(str::to_lowercase).collect();
     let filter = matrix
         .resolve(&params.filter())
         .map_err(|e| ApiError::InvalidParameter { name: "filter", reason: e.to_string() })?;
@@ -203,6 +207,8 @@ pub struct ColdStartRequest {
 
 /// Longest accepted free-text query, in characters.
 const MAX_TEXT_CHARS: usize = 500;
+/// Longest accepted title search (`q`), in characters: titles are shorter than this.
+const MAX_QUERY_CHARS: usize = 200;
 
 pub async fn cold_start(
     State(service): Shared,

@@ -71,6 +71,8 @@ async fn bad_queries_get_named_4xx_errors() {
         ("/v1/items/item-1/similar?diversity=much", StatusCode::BAD_REQUEST, "invalid_parameter"),
         ("/v2/everything", StatusCode::NOT_FOUND, "no_route"),
     ];
+    let long_query = format!("/v1/items?q={}", "a".repeat(201));
+    let cases = cases.into_iter().chain([(long_query.as_str(), StatusCode::BAD_REQUEST, "invalid_parameter")]);
     for (uri, status, code) in cases {
         // With the admin token, so that reads by user id get as far as their parameters.
         let (got, body) = call_as(&f, Some(ADMIN_TOKEN), "GET", uri, None).await;

@@ -71,3 +71,42 @@ pub fn start_server(mut command: Command) -> (Child, String) {
     std::thread::spawn(move || lines.for_each(drop));
     (server, base)
 }
+
+/// A running `tailor serve`, killed if the test fails before stopping it.
+pub struct Server(pub Child);
+
+impl Server {
+    pub fn start(command: Command) -> (Server, String) {
+        let (child, url) = start_server(command);
+        (Server(child), url)
+    }
+
+    /// Stops it as an operator would, with SIGTERM, and checks that it stopped cleanly.
+    pub fn stop(mut self) {
+        Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status().unwrap();
+        assert!(self.0.wait().unwrap().success());
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `command` to its end, killing it and failing the test if it takes longer than `limit`.
+pub fn run_bounded(command: &mut Command, limit: std::time::Duration) -> std::process::ExitStatus {
+    let mut child = command.spawn().unwrap();
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("{command:?} ran past {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
