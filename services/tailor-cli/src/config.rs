@@ -157,6 +157,8 @@ pub struct ServeConfig {
     pub ranking: tailor_ranker::RankingConfig,
     /// How far from the service's clock a posted event's timestamp may be.
     pub timestamps: tailor_ranker::TimestampWindow,
+    /// Per-client rate limits, requests in flight and their time.
+    pub limits: tailor_ranker::RequestLimits,
 }
 
 impl Default for ServeConfig {
@@ -170,6 +172,7 @@ impl Default for ServeConfig {
             search: tailor_ranker::SearchConfig::default(),
             ranking: tailor_ranker::RankingConfig::default(),
             timestamps: tailor_ranker::TimestampWindow::default(),
+            limits: tailor_ranker::RequestLimits::default(),
         }
     }
 }

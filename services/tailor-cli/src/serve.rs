@@ -164,6 +164,7 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     let sessions = SessionKeys::new(session_secret(config)?, config.serve.session_ttl_ms);
     let mut service = Service::new(catalog, visitors, intake, sessions, admin);
     service.ranking = config.serve.ranking.clone();
+    service.limits = config.serve.limits;
     match JointTextEncoder::load(config) {
         Ok(encoder) => service.text_query = Some(Box::new(SharedTextEncoder(std::sync::Mutex::new(encoder)))),
         Err(error) => println!("free-text queries are off: {error:#}"),

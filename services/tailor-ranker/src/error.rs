@@ -2,7 +2,7 @@
 //! exhaustive match, so a new variant forces a decision.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use thiserror::Error;
@@ -51,6 +51,10 @@ pub enum ApiError {
     NotReady(String),
     #[error("the streaming consumer stopped, so recommendations no longer follow events: {0}")]
     ConsumerStopped(String),
+    #[error("too many requests from this client; try again in {retry_after_s} s")]
+    RateLimited { retry_after_s: u64 },
+    #[error("the request took longer than {after:?} (waiting for a slot included); try again")]
+    TimedOut { after: std::time::Duration },
 }
 
 impl ApiError {
@@ -76,6 +80,8 @@ impl ApiError {
             ApiError::RetrainRunning => (StatusCode::CONFLICT, "retrain_running"),
             ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             ApiError::ConsumerStopped(_) => (StatusCode::SERVICE_UNAVAILABLE, "consumer_stopped"),
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::TimedOut { .. } => (StatusCode::SERVICE_UNAVAILABLE, "timed_out"),
         }
     }
 }
@@ -83,6 +89,10 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        (status, Json(json!({ "error": { "code": code, "message": self.to_string() } }))).into_response()
+        let body = Json(json!({ "error": { "code": code, "message": self.to_string() } }));
+        if let ApiError::RateLimited { retry_after_s } = self {
+            return (status, [(header::RETRY_AFTER, retry_after_s.to_string())], body).into_response();
+        }
+        (status, body).into_response()
     }
 }

@@ -1,12 +1,15 @@
 //! The service's shared state and its routes.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::{Deserialize, Serialize};
@@ -18,6 +21,7 @@ use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::admin::{self, Admin};
+use crate::limits::{Admission, ClientRate, RequestLimits, admit, limit_rate};
 use crate::{ActiveModel, RankerError, RankingConfig, ServingCatalog, SessionKeys, api, metrics};
 
 /// Request bodies larger than this are refused with 413.
@@ -74,6 +78,8 @@ pub struct Service {
     /// Why the streaming consumer stopped, once it has: the service is then neither healthy nor
     /// ready, since visitors' recommendations no longer follow their events.
     pub consumer_failure: OnceLock<String>,
+    /// Rate limits, requests in flight and their time.
+    pub limits: RequestLimits,
 }
 
 /// Free text to a vector in the item vectors' space (the joint space of `tailor embed`).
@@ -106,6 +112,7 @@ impl Service {
             admin,
             text_query: None,
             consumer_failure,
+            limits: RequestLimits::default(),
         }
     }
 
@@ -136,7 +143,31 @@ impl Service {
 
 /// The API, and with `app` (a directory holding the built web app's `index.html` and
 /// `assets/`) the app at `/`.
+/// The guards of one router: built once, shared by every request.
+#[derive(Clone)]
+struct Guards {
+    admission: Admission,
+    sessions: ClientRate,
+    events: ClientRate,
+}
+
+impl Guards {
+    fn new(limits: &RequestLimits) -> Guards {
+        Guards {
+            admission: Admission::new(limits),
+            sessions: ClientRate::new(limits.sessions_per_second, limits.sessions_burst),
+            events: ClientRate::new(limits.event_posts_per_second, limits.event_posts_burst),
+        }
+    }
+}
+
 pub fn router(service: Arc<Service>, app: Option<&Path>) -> Router {
+    let guards = Guards::new(&service.limits);
+    guarded_router(service, app, guards)
+}
+
+fn guarded_router(service: Arc<Service>, app: Option<&Path>, guards: Guards) -> Router {
+    let Guards { admission, sessions, events } = guards;
     let mut router = Router::new();
     if let Some(dir) = app {
         router = router
@@ -154,13 +185,14 @@ pub fn router(service: Arc<Service>, app: Option<&Path>) -> Router {
         .route("/v1/items/{id}/similar", get(api::similar_items))
         .route("/v1/recommendations", post(api::cold_start))
         .route("/v1/users/{id}/recommendations", get(api::visitor_recommendations))
-        .route("/v1/sessions", post(api::new_session))
-        .route("/v1/events", post(api::post_events))
+        .route("/v1/sessions", post(api::new_session).route_layer(from_fn_with_state(sessions, limit_rate)))
+        .route("/v1/events", post(api::post_events).route_layer(from_fn_with_state(events, limit_rate)))
         .route("/v1/admin/models", get(admin::list_models))
         .route("/v1/admin/models/rollback", post(admin::rollback))
         .route("/v1/admin/models/{version}/activate", post(admin::activate))
         .route("/v1/admin/retrain", post(admin::retrain).get(admin::retrain_status))
         .fallback(api::no_route)
+        .layer(from_fn_with_state(admission, admit))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(service)
@@ -173,5 +205,19 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(service, app)).with_graceful_shutdown(shutdown).await
+    let guards = Guards::new(&service.limits);
+    let (sessions, events) = (guards.sessions.clone(), guards.events.clone());
+    // Clients whose allowance is full again are forgotten, so a flood of addresses passes.
+    let forgetting = tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            sessions.forget_idle_clients();
+            events.forget_idle_clients();
+        }
+    });
+    let app = guarded_router(service, app, guards).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    forgetting.abort();
+    served
 }

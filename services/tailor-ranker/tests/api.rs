@@ -400,3 +400,28 @@ async fn a_typed_description_counts_as_a_liked_item() {
     let (status, _) = call(&f, "POST", "/v1/recommendations", Some(&long)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_client_creating_sessions_too_fast_is_told_when_to_come_back() {
+    let mut f = fixture();
+    let limits = tailor_ranker::RequestLimits { sessions_per_second: 1, sessions_burst: 3, ..Default::default() };
+    std::sync::Arc::get_mut(&mut f.service).expect("only the fixture holds it").limits = limits;
+    // One router, as a running service has: its allowance is kept between requests.
+    let router = tailor_ranker::router(f.service.clone(), None);
+    let create = || {
+        let request = axum::http::Request::builder().method("POST").uri("/v1/sessions").body(axum::body::Body::empty());
+        tower::ServiceExt::oneshot(router.clone(), request.unwrap())
+    };
+    for _ in 0..3 {
+        assert_eq!(create().await.unwrap().status(), StatusCode::CREATED);
+    }
+    let refused = create().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    let body = http_body_util::BodyExt::collect(refused.into_body()).await.unwrap().to_bytes();
+    assert_eq!(error_code(&serde_json::from_slice(&body).unwrap()), "rate_limited");
+    // Other routes are not limited by it.
+    let browse = axum::http::Request::builder().uri("/v1/items").body(axum::body::Body::empty()).unwrap();
+    assert_eq!(tower::ServiceExt::oneshot(router.clone(), browse).await.unwrap().status(), StatusCode::OK);
+}

@@ -1,0 +1,112 @@
+//! What keeps one client, or a burst of many, from taking the service down: per-client rate
+//! limits on creating sessions and posting events (429 with `Retry-After`), and on every route a
+//! bound on requests in flight and on how long one may take (503 either way, so a client backs
+//! off and tries again).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+
+use crate::ApiError;
+
+/// `serve.limits`: zero turns a rate limit off.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestLimits {
+    /// Longest a request may take, waiting for a slot included.
+    pub timeout_ms: u64,
+    /// Requests handled at once; more wait for a slot until their timeout.
+    pub max_in_flight: usize,
+    /// `POST /v1/sessions` per client address, sustained, and the burst allowed above it.
+    pub sessions_per_second: u32,
+    pub sessions_burst: u32,
+    /// `POST /v1/events` requests per client address, sustained, and the burst above it.
+    pub event_posts_per_second: u32,
+    pub event_posts_burst: u32,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits {
+            timeout_ms: 10_000,
+            max_in_flight: 512,
+            sessions_per_second: 20,
+            sessions_burst: 200,
+            event_posts_per_second: 100,
+            event_posts_burst: 300,
+        }
+    }
+}
+
+/// The bound on requests in flight and their time, shared by every route.
+#[derive(Clone)]
+pub struct Admission {
+    slots: Arc<Semaphore>,
+    timeout: Duration,
+}
+
+impl Admission {
+    pub fn new(limits: &RequestLimits) -> Admission {
+        Admission {
+            slots: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),
+            timeout: Duration::from_millis(limits.timeout_ms),
+        }
+    }
+}
+
+pub async fn admit(State(admission): State<Admission>, request: Request, next: Next) -> Result<Response, ApiError> {
+    let work = async {
+        // The semaphore is never closed, so acquiring only waits.
+        let _slot = admission.slots.acquire().await.ok();
+        next.run(request).await
+    };
+    tokio::time::timeout(admission.timeout, work).await.map_err(|_| ApiError::TimedOut { after: admission.timeout })
+}
+
+/// A per-client rate limit, keyed by the peer's address.
+#[derive(Clone)]
+pub struct ClientRate {
+    limiter: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+}
+
+impl ClientRate {
+    /// `None` when `per_second` is zero: no limit.
+    pub fn new(per_second: u32, burst: u32) -> ClientRate {
+        let limiter = NonZeroU32::new(per_second).map(|rate| {
+            let burst = NonZeroU32::new(burst).unwrap_or(rate);
+            Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)))
+        });
+        ClientRate { limiter }
+    }
+
+    /// Forgets clients whose allowance is full again, so the table stays small.
+    pub fn forget_idle_clients(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.retain_recent();
+        }
+    }
+}
+
+pub async fn limit_rate(State(rate): State<ClientRate>, request: Request, next: Next) -> Result<Response, ApiError> {
+    if let Some(limiter) = &rate.limiter {
+        // Requests that did not come through a socket (tests calling the router) share one key.
+        let client = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+        if let Err(not_until) = limiter.check_key(&client) {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            return Err(ApiError::RateLimited { retry_after_s: wait.as_secs() + 1 });
+        }
+    }
+    Ok(next.run(request).await)
+}
