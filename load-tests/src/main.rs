@@ -9,8 +9,11 @@
 //! - `kafka`: persona visitors' events produced straight into Kafka, with produce latency and
 //!   freshness through a service consuming that broker.
 //! - `catalogue`: a synthetic shop of any size written into a data directory, to serve and load.
+//! - `flood`: new visitors (a session and a like each) as fast as the service takes them, with
+//!   the service's resident memory.
 
 mod catalogue;
+mod flood;
 mod freshness;
 mod kafka;
 mod recommendations;
@@ -33,6 +36,7 @@ enum Scenario {
     Sessions(sessions::Args),
     Kafka(kafka::Args),
     Catalogue(catalogue::Args),
+    Flood(flood::Args),
 }
 
 /// A broker address (`host:port`, comma-separated) on this machine only.
@@ -59,6 +63,7 @@ fn main() -> anyhow::Result<()> {
         Scenario::Sessions(args) => sessions::run(args),
         Scenario::Kafka(args) => kafka::run(args),
         Scenario::Catalogue(args) => catalogue::run(args),
+        Scenario::Flood(args) => flood::run(args),
     }
 }
 
