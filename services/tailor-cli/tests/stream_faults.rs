@@ -75,8 +75,8 @@ item_vectors = "{items}"
         command
     }
 
-    fn spawn_consumer(&self) -> Child {
-        self.consumer(false).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap()
+    fn spawn_consumer(&self) -> Consumer {
+        Consumer(self.consumer(false).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap())
     }
 
     /// Runs the consumer to the end of the log and returns how many events it applied.
@@ -118,6 +118,16 @@ item_vectors = "{items}"
         for (key, aggregate) in expected {
             assert_eq!(states.get(&key).unwrap().aggregate(), &aggregate, "{key:?}");
         }
+    }
+}
+
+/// A consumer process, killed if the test fails while it runs.
+struct Consumer(Child);
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -178,7 +188,7 @@ fn embedded_log_consumer_killed_mid_stream_applies_each_event_exactly_once() {
         produce(&log, batches(&setup.events));
     }
     let mut consumer = setup.spawn_consumer();
-    let progress = setup.kill_mid_stream(&mut consumer);
+    let progress = setup.kill_mid_stream(&mut consumer.0);
     assert!(progress < EVENTS as u64, "killed at {progress}: not mid-stream");
     let replayed = setup.finish();
     assert!(replayed > 0 && replayed < EVENTS as u64, "the restart replayed {replayed} events");
@@ -199,7 +209,7 @@ fn kafka_consumer_killed_mid_stream_applies_each_event_exactly_once() {
         let (log, batches) = (log.clone(), batches(&setup.events));
         thread::spawn(move || produce(log.as_ref(), batches))
     };
-    let progress = setup.kill_mid_stream(&mut consumer);
+    let progress = setup.kill_mid_stream(&mut consumer.0);
     producer.join().unwrap();
     assert!(progress < EVENTS as u64, "killed at {progress}: not mid-stream");
     let replayed = setup.finish();
@@ -224,8 +234,8 @@ fn kafka_broker_restarted_during_production_loses_and_repeats_nothing() {
     broker.restart();
     producer.join().unwrap();
     // Stop the running consumer cleanly, then let a fresh one read to the end.
-    Command::new("kill").arg("-TERM").arg(consumer.id().to_string()).status().unwrap();
-    assert!(consumer.wait().unwrap().success());
+    Command::new("kill").arg("-TERM").arg(consumer.0.id().to_string()).status().unwrap();
+    assert!(consumer.0.wait().unwrap().success());
     setup.finish();
     setup.assert_exactly_once();
     assert_eq!(dead_letter_sources(log.as_ref()).len(), 5);

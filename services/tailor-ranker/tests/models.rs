@@ -183,6 +183,73 @@ async fn a_request_in_flight_finishes_on_the_model_it_started_with() {
     let _ = f.dir.path();
 }
 
+/// Real requests race activations back and forth: every answer is whole, and is the ranking of
+/// one version or the other, never a failure or a mix of the two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_racing_activations_each_get_one_models_ranking() {
+    let f = fixture();
+    publish(&f.service, 0.3);
+    publish(&f.service, 0.9);
+    // One router, as the running service has, shared by every task.
+    let router = tailor_ranker::router(f.service.clone(), None);
+    let recommend = r#"{"liked": ["item-2", "item-5"], "k": 8}"#;
+    let mut rankings = Vec::new();
+    for version in [1, 2] {
+        assert_eq!(send(&router, &format!("/v1/admin/models/{version}/activate"), None).await.0, StatusCode::OK);
+        rankings.push(common::ids(&send(&router, "/v1/recommendations", Some(recommend)).await.1));
+    }
+    assert_ne!(rankings[0], rankings[1], "the two versions must rank differently for the race to show");
+
+    let flipper = tokio::spawn({
+        let router = router.clone();
+        async move {
+            for flip in 0..40 {
+                let (status, body) = send(&router, &format!("/v1/admin/models/{}/activate", 1 + flip % 2), None).await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+            }
+        }
+    });
+    let askers: Vec<_> = (0..8)
+        .map(|_| {
+            let router = router.clone();
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                for _ in 0..25 {
+                    let (status, body) = send(&router, "/v1/recommendations", Some(recommend)).await;
+                    assert_eq!(status, StatusCode::OK, "{body}");
+                    answers.push(common::ids(&body));
+                }
+                answers
+            })
+        })
+        .collect();
+    flipper.await.unwrap();
+    let mut seen = [0; 2];
+    for asker in askers {
+        for answer in asker.await.unwrap() {
+            let version = rankings.iter().position(|r| *r == answer);
+            seen[version.unwrap_or_else(|| panic!("{answer:?} is neither version's ranking {rankings:?}"))] += 1;
+        }
+    }
+    assert_eq!(seen.iter().sum::<usize>(), 200);
+    eprintln!("answers by version: {seen:?}");
+}
+
+/// A POST through `router`, with the admin token.
+async fn send(router: &axum::Router, uri: &str, body: Option<&str>) -> (StatusCode, serde_json::Value) {
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+        .body(body.map_or_else(axum::body::Body::empty, |b| axum::body::Body::from(b.to_owned())))
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(router.clone(), request).await.unwrap();
+    let status = response.status();
+    let bytes = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
 #[tokio::test]
 async fn a_retrain_starts_once_at_a_time() {
     let f = fixture();

@@ -20,14 +20,32 @@ fn exported_towers_and_head_match_tch() {
         let user = user_tower.forward(&input(&users)).unwrap();
         let item = item_tower.forward(&input(&items)).unwrap();
         let reference: Vec<f32> = Vec::try_from(expected_users.get(row)).unwrap();
-        for (a, b) in user.as_slice().iter().zip(&reference) {
-            worst = worst.max((a - b).abs());
-        }
+        worst = worse(worst, max_abs_diff(user.as_slice(), &reference));
         let rating = head.rating(user.cosine(&item).unwrap());
-        worst = worst.max((rating - expected_ratings.double_value(&[row]) as f32).abs() / 10.0);
+        worst = worse(worst, (rating - expected_ratings.double_value(&[row]) as f32).abs() / 10.0);
     }
     eprintln!("max abs diff {worst:.2e}");
     assert!(worst <= 1e-5, "max abs diff {worst}");
+}
+
+/// The larger difference, where NaN is the largest: `f32::max` would drop it and pass.
+fn worse(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).fold(0.0, |worst, (x, y)| worse(worst, (x - y).abs()))
+}
+
+#[test]
+fn a_nan_on_either_side_fails_the_comparison() {
+    for (ours, theirs) in [([0.5, f32::NAN], [0.5, 0.1]), ([0.5, 0.1], [f32::NAN, 0.1])] {
+        let diff = max_abs_diff(&ours, &theirs);
+        // The parity test's own check, `worst <= 1e-5`, must not hold.
+        assert!(diff.partial_cmp(&1e-5).is_none(), "{ours:?} against {theirs:?} passed with {diff}");
+    }
+    assert_eq!(max_abs_diff(&[0.5, 0.1], &[0.5, 0.1]), 0.0);
 }
 
 #[test]
