@@ -207,13 +207,15 @@ impl Partition {
         }
         let path = segment_path(&self.dir, writer.next_offset);
         writer.file = open_for_append(&path)?;
-        // The new segment's directory entry must survive a crash as its records do.
-        super::sync_dir(&self.dir)?;
         writer.bytes_since_index = 0;
-        let mut segments = self.write_segments();
-        segments.push(Segment { base: writer.next_offset, path, size: 0, newest_ms: i64::MIN, index: Vec::new() });
-        self.apply_retention(&mut segments);
-        Ok(())
+        {
+            let mut segments = self.write_segments();
+            segments.push(Segment { base: writer.next_offset, path, size: 0, newest_ms: i64::MIN, index: Vec::new() });
+            self.apply_retention(&mut segments);
+        }
+        // The new segment's directory entry must survive a crash as its records do; if it may
+        // not, records appended to it could vanish with it.
+        super::sync_dir(&self.dir).map_err(|e| self.fail(format!("new segment not durable: {e}")))
     }
 
     /// Deletes the oldest closed segments that are past the age limit or over the size limit.
