@@ -110,3 +110,50 @@ pub async fn limit_rate(State(rate): State<ClientRate>, request: Request, next: 
     }
     Ok(next.run(request).await)
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::middleware::from_fn_with_state;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// A route that takes 100 ms, behind the admission guard.
+    fn slow_router(limits: &RequestLimits) -> Router {
+        let slow = get(|| async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            "done"
+        });
+        Router::new().route("/slow", slow).layer(from_fn_with_state(Admission::new(limits), admit))
+    }
+
+    async fn status(router: Router) -> StatusCode {
+        router.oneshot(Request::get("/slow").body(Body::empty()).unwrap()).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn a_request_past_its_time_is_a_503() {
+        let limits = RequestLimits { timeout_ms: 30, ..RequestLimits::default() };
+        assert_eq!(status(slow_router(&limits)).await, StatusCode::SERVICE_UNAVAILABLE);
+        let limits = RequestLimits { timeout_ms: 1_000, ..RequestLimits::default() };
+        assert_eq!(status(slow_router(&limits)).await, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn past_the_requests_in_flight_a_request_waits_for_a_slot_within_its_time() {
+        let limits = RequestLimits { timeout_ms: 150, max_in_flight: 1, ..RequestLimits::default() };
+        let router = slow_router(&limits);
+        let (first, second) = tokio::join!(status(router.clone()), status(router.clone()));
+        // One ran; the other waited 100 ms for the slot and then could not finish in 150 ms.
+        let mut statuses = [first, second];
+        statuses.sort();
+        assert_eq!(statuses, [StatusCode::OK, StatusCode::SERVICE_UNAVAILABLE]);
+        let limits = RequestLimits { timeout_ms: 150, max_in_flight: 2, ..RequestLimits::default() };
+        let router = slow_router(&limits);
+        assert_eq!(tokio::join!(status(router.clone()), status(router)), (StatusCode::OK, StatusCode::OK));
+    }
+}
