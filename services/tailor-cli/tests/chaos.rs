@@ -17,10 +17,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tailor_core::AggregateWeights;
 use tailor_events::{Event, Interaction};
 use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, EventLog, TopicConfig};
-use tailor_stream::{ItemVectors, VisitorStates, load_snapshot, replay};
+use tailor_stream::ItemVectors;
 use tailor_testkit::broker::{Broker, Storage};
 
 mod common;
@@ -34,13 +33,8 @@ const MEMORY_BOUND_MIB: f64 = 512.0;
 fn shop(dir: &Path, log: &str, brokers: &str) -> PathBuf {
     let data = dir.join("data");
     let csv = common::write_shirts_and_watches(dir);
-    let tailor = |args: &[&str]| {
-        let output =
-            Command::new(env!("CARGO_BIN_EXE_tailor")).arg("--data-dir").arg(&data).args(args).output().unwrap();
-        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    };
-    tailor(&["ingest", "--format", "generic", csv.to_str().unwrap()]);
-    tailor(&["embed"]);
+    common::run(common::tailor(&data).args(["ingest", "--format", "generic"]).arg(&csv));
+    common::run(common::tailor(&data).arg("embed"));
     let config = format!(
         r#"data_dir = "{data}"
 [events]
@@ -258,20 +252,6 @@ fn logged(log: &dyn EventLog, topic: &str) -> Vec<Interaction> {
     events
 }
 
-/// The service's snapshot agrees with a one-pass replay of `events`; returns (applied, visitors).
-fn assert_applied_once(snapshot: &Path, items: &ItemVectors, events: &[Interaction]) -> (usize, usize) {
-    let states = VisitorStates::new(items.dim(), AggregateWeights::default());
-    load_snapshot(snapshot, &states).unwrap().expect("a snapshot");
-    let expected = replay(events, items, &AggregateWeights::default()).unwrap();
-    for (key, aggregate) in &expected {
-        let state = states.get(key).unwrap_or_else(|| panic!("{key:?} is missing"));
-        assert_eq!(state.aggregate(), aggregate, "{key:?}");
-    }
-    assert_eq!(states.len(), expected.len());
-    let applied: usize = expected.values().map(|a| a.interactions() as usize).sum();
-    (applied, expected.len())
-}
-
 #[test]
 fn acknowledged_events_survive_kills_of_the_service_and_the_broker_exactly_once() {
     let mut broker = Broker::start(Storage::Sqlite);
@@ -305,7 +285,8 @@ fn acknowledged_events_survive_kills_of_the_service_and_the_broker_exactly_once(
     let lost: Vec<&String> = answers.acknowledged.iter().filter(|id| !in_log.contains(id.as_str())).collect();
     assert!(lost.is_empty(), "{} acknowledged events are not in the log: {:?}", lost.len(), &lost[..lost.len().min(5)]);
     let items = ItemVectors::load(&dir.path().join("data/embeddings/items.safetensors")).unwrap();
-    let (applied, visitors_held) = assert_applied_once(&dir.path().join("data/stream/chaos.snapshot"), &items, &events);
+    let (applied, visitors_held) =
+        common::assert_snapshot_is_the_replay(&dir.path().join("data/stream/chaos.snapshot"), &items, &events);
     // Outside the outages, no failures: a request counts as during one when it was in flight at
     // its start (clients wait 5 s for an answer) or sent before clients found the service again.
     let grace = Duration::from_secs(5);
@@ -382,7 +363,8 @@ fn a_corrupt_closed_segment_stops_the_service_until_repaired_and_nothing_readabl
     let log = EmbeddedLog::open(&dir.path().join("data/log"), &topics, DEFAULT_SEGMENT_BYTES).unwrap();
     let events = logged(&log, INTERACTIONS);
     let items = ItemVectors::load(&dir.path().join("data/embeddings/items.safetensors")).unwrap();
-    let (applied, _) = assert_applied_once(&dir.path().join("data/stream/visitors.snapshot"), &items, &events);
+    let (applied, _) =
+        common::assert_snapshot_is_the_replay(&dir.path().join("data/stream/visitors.snapshot"), &items, &events);
     let by_kind: BTreeMap<String, usize> = events.iter().fold(BTreeMap::new(), |mut counts, e| {
         *counts.entry(format!("{:?}", e.kind)).or_default() += 1;
         counts

@@ -10,19 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
 use tailor_testkit::broker::{Broker, Storage};
 
 mod common;
 
 /// confluent-kafka and fastavro, installed by `scripts/setup`.
 fn python() -> PathBuf {
-    let tools = std::env::var_os("TAILOR_TOOLS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").expect("HOME is set")).join(".local/share/tailor"));
-    let python = tools.join("outside-clients-2.14.0/bin/python");
-    assert!(python.is_file(), "{} is missing: run scripts/setup", python.display());
-    python
+    common::installed_tool("outside-clients-2.14.0/bin/python")
 }
 
 fn repository() -> PathBuf {
@@ -36,12 +30,8 @@ const ADMIN_TOKEN: &str = "the outside clients test's admin token";
 const LIKED: [&str; 2] = ["i2", "i3"];
 
 fn tailor(data_dir: &Path, broker: &Broker, topics: &str) -> Command {
-    let mut cmd = Command::cargo_bin("tailor").unwrap();
-    cmd.arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("TAILOR_DATA_DIR")
-        .env_remove("TAILOR_CONFIG")
-        .env("TAILOR_EVENTS__LOG", "kafka")
+    let mut cmd = common::tailor(data_dir);
+    cmd.env("TAILOR_EVENTS__LOG", "kafka")
         .env("TAILOR_EVENTS__KAFKA__BROKERS", broker.address())
         .env("TAILOR_EVENTS__KAFKA__GROUP_ID", format!("{topics}-consumer"))
         .env("TAILOR_EVENTS__INTERACTIONS__NAME", format!("{topics}.interactions"))
@@ -49,12 +39,6 @@ fn tailor(data_dir: &Path, broker: &Broker, topics: &str) -> Command {
         .env("TAILOR_EVENTS__MODELS__NAME", format!("{topics}.models"))
         .env("TAILOR_SERVE__ADMIN_TOKEN", ADMIN_TOKEN);
     cmd
-}
-
-fn run(command: &mut Command) {
-    let output = command.output().unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "{stdout}\n{stderr}");
 }
 
 /// Runs `outside_clients.py` with `args`; its output goes to the test's.
@@ -78,20 +62,12 @@ fn outside_clients(broker: &Broker, url: &str, args: &[&str]) {
 #[test]
 fn outside_clients_read_and_write_tailors_topics() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = common::write_shirts_and_watches(dir.path());
     let data = dir.path().join("data");
     let broker = Broker::start(Storage::Sqlite);
 
     // Single-object encoding, the default: persona events and a model announcement on the topics.
     let tailor = |topics| tailor(&data, &broker, topics);
-    run(tailor("tailor").args(["ingest", "--format", "generic"]).arg(&csv));
-    run(tailor("tailor").arg("embed"));
-    let personas = dir.path().join("personas.toml");
-    std::fs::write(&personas, common::SHIRTS_AND_WATCHES_PERSONAS).unwrap();
-    run(tailor("tailor")
-        .args(["personas", "generate", "--users", "60", "--ratings-per-user", "6", "--file"])
-        .arg(&personas));
-    run(tailor("tailor").arg("train"));
+    common::train_small_shop(dir.path(), || tailor("tailor"));
     let (server, url) = common::Server::start(tailor("tailor"));
     let example = repository().join("docs/examples/produce_interactions.py");
     outside_clients(&broker, &url, &["single-object", "--example", example.to_str().unwrap()]);

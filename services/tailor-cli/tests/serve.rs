@@ -1,19 +1,12 @@
 //! `tailor serve` as a user runs it after ingesting and embedding: recommendations that change
 //! after a like posted over HTTP, counters that move, and a clean stop on SIGTERM.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
-
 mod common;
 
-fn tailor(data_dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("tailor").unwrap();
-    cmd.arg("--data-dir").arg(data_dir).env_remove("TAILOR_DATA_DIR").env_remove("TAILOR_CONFIG");
-    cmd
-}
+use common::tailor;
 
 fn get(url: &str) -> serde_json::Value {
     ureq::get(url).call().unwrap().body_mut().read_json().unwrap()

@@ -13,9 +13,11 @@ use tailor_core::AggregateWeights;
 use tailor_events::Interaction;
 use tailor_kafka::{KafkaConfig, KafkaLog};
 use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, EventLog, Message, TopicConfig};
-use tailor_stream::{DEAD_LETTER_SOURCE, ItemVectors, VisitorStates, load_snapshot, replay};
+use tailor_stream::{DEAD_LETTER_SOURCE, ItemVectors, VisitorStates, load_snapshot};
 use tailor_testkit::broker::{Broker, Storage};
 use tailor_testkit::synthetic;
+
+mod common;
 
 const EVENTS: usize = 100_000;
 const DIM: usize = 32;
@@ -111,13 +113,7 @@ item_vectors = "{items}"
     }
 
     fn assert_exactly_once(&self) {
-        let states = VisitorStates::new(DIM, AggregateWeights::default());
-        let snapshot = load_snapshot(&self.snapshot, &states).unwrap().unwrap();
-        let expected = replay(&self.events, &self.items, &AggregateWeights::default()).unwrap();
-        assert_eq!(snapshot.visitors as usize, expected.len());
-        for (key, aggregate) in expected {
-            assert_eq!(states.get(&key).unwrap().aggregate(), &aggregate, "{key:?}");
-        }
+        common::assert_snapshot_is_the_replay(&self.snapshot, &self.items, &self.events);
     }
 }
 

@@ -7,27 +7,14 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
-
 mod common;
 
 const ADMIN_TOKEN: &str = "the admin token of this test";
 
 fn tailor(data_dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("tailor").unwrap();
-    cmd.arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("TAILOR_DATA_DIR")
-        .env_remove("TAILOR_CONFIG")
-        .env("TAILOR_SERVE__ADMIN_TOKEN", ADMIN_TOKEN);
+    let mut cmd = common::tailor(data_dir);
+    cmd.env("TAILOR_SERVE__ADMIN_TOKEN", ADMIN_TOKEN);
     cmd
-}
-
-fn run(command: &mut Command) -> String {
-    let output = command.output().unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    stdout.into_owned()
 }
 
 #[test]
@@ -35,22 +22,24 @@ fn train_evaluate_publish_and_swap_while_serving() {
     let dir = tempfile::tempdir().unwrap();
     let csv = common::write_shirts_and_watches(dir.path());
     let data = dir.path().join("data");
-    run(tailor(&data).args(["ingest", "--format", "generic"]).arg(&csv));
-    run(tailor(&data).arg("embed"));
+    common::run(tailor(&data).args(["ingest", "--format", "generic"]).arg(&csv));
+    common::run(tailor(&data).arg("embed"));
     let personas = dir.path().join("personas.toml");
     std::fs::write(&personas, common::SHIRTS_AND_WATCHES_PERSONAS).unwrap();
 
-    let generated = run(tailor(&data)
-        .args(["personas", "generate", "--users", "300", "--ratings-per-user", "8", "--file"])
-        .arg(&personas));
+    let generated = common::run(
+        tailor(&data)
+            .args(["personas", "generate", "--users", "300", "--ratings-per-user", "8", "--file"])
+            .arg(&personas),
+    );
     assert!(generated.contains("office       150 users"), "{generated}");
-    let trained = run(tailor(&data).arg("train"));
+    let trained = common::run(tailor(&data).arg("train"));
     assert!(trained.contains("published model version 1 (parent None)"), "{trained}");
     assert!(trained.contains("epoch  1: MSE"), "{trained}");
     assert!(trained.contains("retrieval"), "{trained}");
     assert!(trained.contains("served blend for free text alone, then 1-5 liked items"), "{trained}");
-    assert!(run(tailor(&data).args(["models", "list"])).starts_with("* v1 parent None"));
-    let evaluated = run(tailor(&data).arg("eval"));
+    assert!(common::run(tailor(&data).args(["models", "list"])).starts_with("* v1 parent None"));
+    let evaluated = common::run(tailor(&data).arg("eval"));
     for line in ["new_users               1 two_tower", "new_users               1 popularity", "new_items_text_only"] {
         assert!(evaluated.contains(line), "{line} missing from\n{evaluated}");
     }
@@ -65,7 +54,7 @@ fn train_evaluate_publish_and_swap_while_serving() {
     assert_eq!(ready(&base)["model_version"], 1);
 
     let addr = base.trim_start_matches("http://");
-    let retrained = run(tailor(&data).arg("train").env("TAILOR_SERVE__ADDR", addr));
+    let retrained = common::run(tailor(&data).arg("train").env("TAILOR_SERVE__ADDR", addr));
     assert!(retrained.contains("the service published model version 2"), "{retrained}");
     let mut serving = serde_json::Value::Null;
     for _ in 0..50 {
@@ -76,7 +65,7 @@ fn train_evaluate_publish_and_swap_while_serving() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(serving, 2, "the service swapped in version 2 without a restart");
-    run(tailor(&data).args(["models", "rollback"]).env("TAILOR_SERVE__ADDR", addr));
+    common::run(tailor(&data).args(["models", "rollback"]).env("TAILOR_SERVE__ADDR", addr));
     assert_eq!(ready(&base)["model_version"], 1);
 
     Command::new("kill").arg("-TERM").arg(server.id().to_string()).status().unwrap();

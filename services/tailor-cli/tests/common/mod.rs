@@ -8,6 +8,62 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use tailor_core::AggregateWeights;
+use tailor_events::Interaction;
+use tailor_stream::{ItemVectors, VisitorStates, load_snapshot, replay};
+
+/// The `tailor` binary on `data_dir`, with nothing from the caller's environment choosing another.
+pub fn tailor(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tailor"));
+    cmd.arg("--data-dir").arg(data_dir).env_remove("TAILOR_DATA_DIR").env_remove("TAILOR_CONFIG");
+    cmd
+}
+
+/// Runs `command`, fails the test with its output unless it succeeds, and returns its stdout.
+pub fn run(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{command:?}:\n{stdout}\n{stderr}");
+    stdout.into_owned()
+}
+
+/// A tool `scripts/setup` installed under TAILOR_TOOLS_DIR (default ~/.local/share/tailor).
+pub fn installed_tool(relative: &str) -> PathBuf {
+    let tools = std::env::var_os("TAILOR_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").expect("HOME is set")).join(".local/share/tailor"));
+    let tool = tools.join(relative);
+    assert!(tool.is_file(), "{} is missing: run scripts/setup", tool.display());
+    tool
+}
+
+/// The shirts-and-watches shop under `dir`, ingested, embedded, rated by 60 persona users and
+/// trained, each step a `tailor` command from `tailor`.
+pub fn train_small_shop(dir: &Path, tailor: impl Fn() -> Command) {
+    let csv = write_shirts_and_watches(dir);
+    run(tailor().args(["ingest", "--format", "generic"]).arg(&csv));
+    run(tailor().arg("embed"));
+    let personas = dir.join("personas.toml");
+    fs::write(&personas, SHIRTS_AND_WATCHES_PERSONAS).unwrap();
+    run(tailor().args(["personas", "generate", "--users", "60", "--ratings-per-user", "6", "--file"]).arg(&personas));
+    run(tailor().arg("train"));
+}
+
+/// The consumer's snapshot at `snapshot` holds exactly what a one-pass replay of `events` gives:
+/// every event applied once. Returns the events applied and the visitors.
+pub fn assert_snapshot_is_the_replay(snapshot: &Path, items: &ItemVectors, events: &[Interaction]) -> (usize, usize) {
+    let states = VisitorStates::new(items.dim(), AggregateWeights::default());
+    let loaded = load_snapshot(snapshot, &states).unwrap().expect("a snapshot");
+    let expected = replay(events, items, &AggregateWeights::default()).unwrap();
+    assert_eq!((loaded.visitors as usize, states.len()), (expected.len(), expected.len()));
+    for (key, aggregate) in &expected {
+        let state = states.get(key).unwrap_or_else(|| panic!("{key:?} is missing"));
+        assert_eq!(state.aggregate(), aggregate, "{key:?}");
+    }
+    let applied = expected.values().map(|a| a.interactions() as usize).sum();
+    (applied, expected.len())
+}
+
 /// Writes `shop/shop.csv` under `dir` with `header` and `rows`, and `shop/images/{portrait,
 /// landscape,square}.png` for rows to refer to; returns the CSV's path.
 pub fn write_shop(dir: &Path, header: &str, rows: &[&str]) -> PathBuf {
