@@ -9,7 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use tailor_catalog::{CatalogStore, SourceFormat};
 use tailor_core::{ItemId, Modality};
 
-use crate::config::Config;
+use tailor_config::Config;
 
 #[derive(Args)]
 pub struct IngestArgs {

@@ -17,7 +17,7 @@ use tailor_embed::{
 };
 use tailor_stream::ItemVectors;
 
-use crate::config::Config;
+use tailor_config::Config;
 
 #[derive(Args)]
 pub struct EmbedArgs {
@@ -97,11 +97,6 @@ impl Progress for Bar {
     }
 }
 
-/// Items embedded from one modality alone, next to the fused vectors; the cold-start evaluation
-/// reads them.
-pub const TEXT_ONLY: &str = "text_only.safetensors";
-pub const PHOTO_ONLY: &str = "photo_only.safetensors";
-
 fn item_vectors(ids: &[tailor_core::ItemId], matrix: &tch::Tensor) -> anyhow::Result<ItemVectors> {
     let dim = matrix.size().get(1).copied().unwrap_or(0) as usize;
     let mut vectors = ItemVectors::new(dim);
@@ -126,8 +121,8 @@ pub fn run(config: &Config, args: EmbedArgs) -> anyhow::Result<()> {
     );
     keep_freed_memory();
     let device = best_device();
-    let embeddings_dir = config.data_dir.join("embeddings");
-    let cache = FeatureCache::open(&embeddings_dir.join("features.redb"))?;
+    let paths = config.paths();
+    let cache = FeatureCache::open(&paths.feature_cache())?;
     println!("embedding {} items on {device:?}", items.len());
 
     let options = EmbedOptions {
@@ -150,7 +145,7 @@ pub fn run(config: &Config, args: EmbedArgs) -> anyhow::Result<()> {
             let image_encoder = EfficientNetLite0::load(&models.efficientnet, device)?;
             let text_encoder = MiniLm::load(&models.minilm, device)?;
             let extractor = Extractor { photos: &image_encoder, texts: &text_encoder, cache: &cache };
-            let joint_path = embeddings_dir.join("joint.safetensors");
+            let joint_path = paths.joint_space();
             embed_catalogue(&items, &extractor, SpaceChoice::Learned(&joint_path), &options, device, &progress)?
         }
     };
@@ -162,10 +157,15 @@ pub fn run(config: &Config, args: EmbedArgs) -> anyhow::Result<()> {
         eprintln!("item {id}: rejected: {reason}");
     }
     let dim = embedding.vectors.size()[1] as usize;
-    let output = config.item_vectors_path();
+    let output = paths.item_vectors();
     item_vectors(&embedding.ids, &embedding.vectors)?.save(&output)?;
-    for (name, (ids, vectors)) in [(TEXT_ONLY, &embedding.text_only), (PHOTO_ONLY, &embedding.photo_only)] {
-        item_vectors(ids, vectors)?.save(&embeddings_dir.join(name))?;
+    // Items embedded from one modality alone, for the cold-start evaluation's baselines.
+    let single_modality = [
+        (paths.text_only_vectors(), &embedding.text_only),
+        (paths.photo_only_vectors(), &embedding.photo_only),
+    ];
+    for (path, (ids, vectors)) in single_modality {
+        item_vectors(ids, vectors)?.save(&path)?;
     }
 
     let space = match embedding.temperature {

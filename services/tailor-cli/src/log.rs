@@ -3,7 +3,7 @@
 use anyhow::{Context, bail};
 use clap::Subcommand;
 
-use crate::config::{Config, LogBackend};
+use tailor_config::{Config, LogBackend};
 
 #[derive(Subcommand)]
 pub enum LogCommand {
@@ -19,7 +19,7 @@ pub fn run(config: &Config, command: LogCommand) -> anyhow::Result<()> {
     if config.events.log != LogBackend::Embedded {
         bail!("`tailor log` works on the embedded log; this configuration uses Kafka, whose brokers check their own");
     }
-    let dir = config.log_dir();
+    let dir = config.paths().log();
     match command {
         LogCommand::Check => {
             let reports = tailor_log::check(&dir).with_context(|| format!("checking {}", dir.display()))?;

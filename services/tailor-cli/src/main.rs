@@ -1,7 +1,6 @@
 //! `tailor`: the one command that drives Tailor's pipeline.
 
 mod catalog;
-mod config;
 mod embed;
 mod events;
 mod log;
@@ -12,7 +11,7 @@ mod retrain;
 mod serve;
 mod served;
 mod stream;
-mod text;
+mod text_encoder;
 mod train;
 
 use std::path::PathBuf;
@@ -20,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, Overrides};
+use tailor_config::{Config, Overrides};
 
 #[derive(Parser)]
 #[command(name = "tailor", version, about = "Tailor: a streaming, multimodal fashion recommender")]
@@ -60,6 +59,9 @@ enum Command {
     Models(models::ModelsCommand),
     /// Serve recommendations and take events over HTTP, with the streaming consumer in process.
     Serve,
+    /// Answer serving replicas' free-text queries (`serve.text_encoder_url`) with the encoder
+    /// over `tailor embed`'s joint space, at `embed.text_encoder_addr`.
+    TextEncoder,
     /// The streaming consumer that keeps visitor states up to date.
     #[command(subcommand)]
     Stream(stream::StreamCommand),
@@ -68,12 +70,17 @@ enum Command {
     Log(log::LogCommand),
 }
 
+/// `tailor config`: the configuration in effect, secrets replaced by a marker.
+fn print_config(config: &Config) -> anyhow::Result<()> {
+    print!("{}", toml::to_string(&config.redacted())?);
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = Config::load(cli.config.as_deref(), Overrides { data_dir: cli.data_dir }).and_then(|config| match cli
-        .command
-    {
-        Command::Config => config::print(&config),
+    let loaded = Config::load(cli.config.as_deref(), Overrides { data_dir: cli.data_dir });
+    let result = loaded.map_err(anyhow::Error::from).and_then(|config| match cli.command {
+        Command::Config => print_config(&config),
         Command::Ingest(args) => catalog::ingest(&config, args),
         Command::Catalog(command) => catalog::run(&config, command),
         Command::Embed(args) => embed::run(&config, args),
@@ -82,6 +89,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => train::eval(&config, args),
         Command::Models(command) => models::run(&config, command),
         Command::Serve => serve::run(&config),
+        Command::TextEncoder => text_encoder::run(&config),
         Command::Stream(command) => stream::run(&config, command),
         Command::Log(command) => log::run(&config, command),
     });

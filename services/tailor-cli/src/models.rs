@@ -4,11 +4,11 @@
 use clap::Subcommand;
 use tailor_models::ModelStore;
 
-use crate::config::Config;
 use anyhow::Context;
+use tailor_config::Config;
 
-use crate::events::{is_held_by_another_process, open_log, wire_format};
 use crate::retrain::admin_route;
+use tailor_config::{is_held_by_another_process, open_log, wire_format};
 
 #[derive(Subcommand)]
 pub enum ModelsCommand {
@@ -21,14 +21,14 @@ pub enum ModelsCommand {
 }
 
 pub fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> {
-    let store = ModelStore::open(&config.models_dir())?;
+    let store = ModelStore::open(&config.paths().models())?;
     if matches!(command, ModelsCommand::List) {
         return list(&store);
     }
     let log = match open_log(config) {
         Ok(log) => log,
         Err(error) if is_held_by_another_process(&error) => return delegate(config, &command),
-        Err(error) => return Err(error),
+        Err(error) => return Err(error.into()),
     };
     let model = match command {
         ModelsCommand::Activate { version } => store.activate(version)?,

@@ -12,9 +12,9 @@ use tailor_log::Message;
 use tailor_personas::{CatalogueItem, DEFAULT_PERSONAS, GenerateOptions, LlmConfig, LlmRater, PersonaFile, generate};
 use tailor_stream::ItemVectors;
 
-use crate::config::Config;
-use crate::events::{open_log, wire_format};
-use crate::text::JointTextEncoder;
+use tailor_config::Config;
+use tailor_config::{open_log, wire_format};
+use tailor_embed::FreeTextEncoder;
 
 #[derive(Subcommand)]
 pub enum PersonasCommand {
@@ -66,7 +66,7 @@ pub fn run(config: &Config, command: PersonasCommand) -> anyhow::Result<()> {
     let store = CatalogStore::open(&config.data_dir)
         .with_context(|| format!("opening the catalogue in {}", config.data_dir.display()))?;
     let items = store.load_all()?;
-    let vectors_path = config.item_vectors_path();
+    let vectors_path = config.paths().item_vectors();
     let vectors = ItemVectors::load(&vectors_path)
         .with_context(|| format!("loading item vectors from {} (run `tailor embed` first)", vectors_path.display()))?;
     let catalogue: Vec<CatalogueItem<'_>> = items
@@ -77,7 +77,9 @@ pub fn run(config: &Config, command: PersonasCommand) -> anyhow::Result<()> {
         })
         .collect();
     let descriptions: Vec<&str> = file.personas.iter().map(|p| p.description.as_str()).collect();
-    let description_vectors = JointTextEncoder::load(config)?.embed(&descriptions)?;
+    let encoder =
+        FreeTextEncoder::load(&config.paths().joint_space(), config.embed.models_dir.as_deref(), config.embed.dim)?;
+    let description_vectors = encoder.embed(&descriptions)?;
     let options = GenerateOptions {
         users: args.users,
         ratings_per_user: args.ratings_per_user,
@@ -94,7 +96,7 @@ pub fn run(config: &Config, command: PersonasCommand) -> anyhow::Result<()> {
                 attempts: args.llm_attempts,
                 backoff: Duration::from_millis(500),
             };
-            Some(LlmRater::new(llm_config, &config.data_dir.join("personas/llm-ratings.jsonl"))?)
+            Some(LlmRater::new(llm_config, &config.paths().llm_ratings())?)
         }
         None => None,
     };

@@ -4,13 +4,14 @@
 
 use std::collections::BTreeMap;
 
+use tailor_core::TextQuery;
 use tailor_core::{AggregateWeights, Item};
 use tailor_events::Interaction;
 use tailor_models::ItemVectors;
 use tailor_ranker::evaluation::{PICKS, Path, PickConsistency, Score, popularity, summarise};
-use tailor_ranker::{ActiveModel, ServingCatalog, TextQuery};
+use tailor_ranker::{ActiveModel, ServingCatalog};
 
-use crate::config::Config;
+use tailor_config::Config;
 
 /// Seeds per attribute group, number of picks and half of the cells, unless `--trials` says.
 pub const TRIALS: usize = 100;

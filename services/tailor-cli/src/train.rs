@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::path::PathBuf;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
@@ -15,18 +15,20 @@ use tailor_core::{Attributes, Item};
 use tailor_embed::best_device;
 use tailor_log::EventLog;
 use tailor_models::{DataWindow, LoadedModel, Manifest, ModelStore, PublishedModel, TrainingSummary, TwoTowerWeights};
-use tailor_ranker::{ActiveModel, RankerError, ServingCatalog, TextQuery};
+use tailor_ranker::{ActiveModel, RankerError, ServingCatalog};
 use tailor_stream::ItemVectors;
 use tailor_trainer::{Dataset, EvalRow, Method, ModalityVectors, Role, Split, evaluate, item_outputs, train};
 
-use crate::config::Config;
-use crate::embed::{PHOTO_ONLY, TEXT_ONLY};
-use crate::events::is_held_by_another_process;
-use crate::events::{Interactions, open_log, read_interactions, wire_format};
+use tailor_config::Config;
+use tailor_config::{is_held_by_another_process, open_log, wire_format};
+use tailor_core::TextQuery;
+use tailor_embed::SharedFreeTextEncoder;
+
+use crate::events::{Interactions, read_interactions};
 use crate::picks;
-use crate::retrain::{delegate_to_service, retrain_due};
+use crate::retrain::delegate_to_service;
+use crate::serve::free_text_encoder;
 use crate::served::{self, PersonaCheck};
-use crate::text::{JointTextEncoder, SharedTextEncoder};
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -57,8 +59,6 @@ pub struct EvalArgs {
 /// How many revealed interactions the evaluation gives each held-out user.
 const REVEALED: [usize; 4] = [0, 1, 3, 5];
 const EVAL_SEED: u64 = 17;
-/// How often `--watch` checks the schedule.
-pub const SCHEDULE_CHECK: Duration = Duration::from_secs(5);
 
 /// The catalogue items that have content vectors, in id order, and the dataset over them.
 struct TrainingInputs {
@@ -72,7 +72,7 @@ impl TrainingInputs {
     fn load(config: &Config, log: &dyn EventLog) -> anyhow::Result<TrainingInputs> {
         let store = CatalogStore::open(&config.data_dir)
             .with_context(|| format!("opening the catalogue in {}", config.data_dir.display()))?;
-        let path = config.item_vectors_path();
+        let path = config.paths().item_vectors();
         let vectors = ItemVectors::load(&path)
             .with_context(|| format!("loading item vectors from {} (run `tailor embed` first)", path.display()))?;
         let mut items: Vec<Item> =
@@ -89,9 +89,7 @@ impl TrainingInputs {
     }
 
     fn modalities(&self, config: &Config) -> anyhow::Result<ModalityVectors> {
-        let dir = config.data_dir.join("embeddings");
-        let load = |name: &str| -> anyhow::Result<std::collections::HashMap<u32, tailor_core::Embedding>> {
-            let path = dir.join(name);
+        let load = |path: PathBuf| -> anyhow::Result<std::collections::HashMap<u32, tailor_core::Embedding>> {
             let vectors = ItemVectors::load(&path)
                 .with_context(|| format!("loading {} (run `tailor embed` again to write it)", path.display()))?;
             Ok(self
@@ -101,7 +99,8 @@ impl TrainingInputs {
                 .filter_map(|(row, item)| Some((row as u32, vectors.get(item.id().as_str())?.clone())))
                 .collect())
         };
-        Ok(ModalityVectors { text: load(TEXT_ONLY)?, photo: load(PHOTO_ONLY)? })
+        let paths = config.paths();
+        Ok(ModalityVectors { text: load(paths.text_only_vectors())?, photo: load(paths.photo_only_vectors())? })
     }
 }
 
@@ -133,9 +132,9 @@ fn persona_check<'a>(
 
 /// The free-text encoder, when `tailor embed` has made its joint space; without it free text is
 /// neither tuned nor evaluated.
-fn text_encoder(config: &Config) -> Option<SharedTextEncoder> {
-    match JointTextEncoder::load(config) {
-        Ok(encoder) => Some(SharedTextEncoder(std::sync::Mutex::new(encoder))),
+fn text_encoder(config: &Config) -> Option<SharedFreeTextEncoder> {
+    match free_text_encoder(config) {
+        Ok(encoder) => Some(encoder),
         Err(error) => {
             println!("free text is not evaluated: {error:#}");
             None
@@ -149,7 +148,7 @@ fn evaluation_error(error: anyhow::Error) -> RankerError {
 
 /// One training run: read, train, evaluate, publish, announce.
 pub fn train_once(config: &Config, log: &dyn EventLog, item_attributes: bool) -> anyhow::Result<Manifest> {
-    let store = ModelStore::open(&config.models_dir())?;
+    let store = ModelStore::open(&config.paths().models())?;
     let _lock = store.lock_training()?;
     let started = Instant::now();
     let inputs = TrainingInputs::load(config, log)?;
@@ -282,6 +281,16 @@ pub fn train_once(config: &Config, log: &dyn EventLog, item_attributes: bool) ->
     Ok(manifest)
 }
 
+/// `tailor serve`'s retrains: the configured run, in the serving process.
+pub struct InProcessTraining(pub Config);
+
+impl tailor_serve::TrainingRun for InProcessTraining {
+    fn train(&self, log: &dyn EventLog) -> Result<u64, String> {
+        let config = &self.0;
+        train_once(config, log, config.train.model.item_attributes).map(|m| m.version).map_err(|e| format!("{e:#}"))
+    }
+}
+
 fn model_item_vectors(
     weights: &TwoTowerWeights,
     inputs: &TrainingInputs,
@@ -305,7 +314,7 @@ pub fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
             println!("the service published model version {version}, and ranks with it");
             return Ok(());
         }
-        Err(error) => return Err(error),
+        Err(error) => return Err(error.into()),
     };
     if !args.watch {
         return train_once(config, log.as_ref(), item_attributes).map(drop);
@@ -315,14 +324,16 @@ pub fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
         every.is_some() || after.is_some(),
         "--watch needs train.every_ms or train.after_events (TAILOR_TRAIN__EVERY_MS, TAILOR_TRAIN__AFTER_EVENTS)"
     );
-    let store = ModelStore::open(&config.models_dir())?;
+    let store = ModelStore::open(&config.paths().models())?;
+    let interactions = &config.events.interactions.name;
     loop {
-        if retrain_due(config, &store, log.as_ref())?
+        let ends = log.end_offsets(interactions)?;
+        if config.train.schedule().due(&store, &ends, tailor_log::now_ms())?
             && let Err(error) = train_once(config, log.as_ref(), item_attributes)
         {
             eprintln!("retraining failed (the active model stays): {error:#}");
         }
-        thread::sleep(SCHEDULE_CHECK);
+        thread::sleep(tailor_serve::SCHEDULE_CHECK);
     }
 }
 
@@ -347,7 +358,7 @@ fn print_table(rows: &[EvalRow]) {
 }
 
 pub fn eval(config: &Config, args: EvalArgs) -> anyhow::Result<()> {
-    let store = ModelStore::open(&config.models_dir())?;
+    let store = ModelStore::open(&config.paths().models())?;
     let version = match args.version {
         Some(version) => Some(version),
         None => store.active()?,

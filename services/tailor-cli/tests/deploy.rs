@@ -61,6 +61,11 @@ fn substituted(value: &str) -> String {
     if value.starts_with("${") { "a stand-in value of sufficient length".to_owned() } else { value.to_owned() }
 }
 
+/// A compose service's environment, with stand-ins for the required variables.
+fn environment(service: &Value) -> BTreeMap<String, String> {
+    service["environment"].as_mapping().unwrap().iter().map(|(k, v)| (text(k), substituted(&text(v)))).collect()
+}
+
 #[test]
 fn compose_file_agrees_with_the_code() {
     let compose = yaml_documents("compose.yaml").remove(0);
@@ -72,6 +77,7 @@ fn compose_file_agrees_with_the_code() {
         "topics",
         "ranker-1",
         "ranker-2",
+        "text-encoder",
         "consumer",
         "trainer",
         "prometheus",
@@ -84,18 +90,22 @@ fn compose_file_agrees_with_the_code() {
     for (name, service) in services {
         let (name, image) = (text(name), text(&service["image"]));
         assert!(image.contains(':') && !image.ends_with(":latest"), "{name}: image {image} is not pinned");
-        if !image.starts_with("tailor:") || name == "prepare" {
+        if !(image.starts_with("tailor:") || image.starts_with("tailor-replica:")) || name == "prepare" {
             continue;
         }
         tailor_services += 1;
-        let variables: BTreeMap<String, String> = service["environment"]
-            .as_mapping()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (text(k), substituted(&text(v))))
-            .collect();
-        let config = effective_config(&variables);
+        if name.starts_with("ranker") {
+            // The replica image's entry point is `tailor-serve`, which takes no subcommand.
+            assert!(image.starts_with("tailor-replica:"), "{name} runs {image}, which links libtorch");
+            assert_eq!(service["command"].as_sequence().map(Vec::len), Some(0), "{name}");
+        }
+        let config = effective_config(&environment(service));
         assert_eq!(config["events"]["log"].as_str(), Some("kafka"), "{name}");
+        if let Some(url) = config["serve"].get("text_encoder_url") {
+            let encoder = effective_config(&environment(&services[&Value::from("text-encoder")]));
+            let addr = encoder["embed"]["text_encoder_addr"].as_str().unwrap();
+            assert_eq!(url.as_str(), Some(format!("http://text-encoder:{}", port_of(addr)).as_str()), "{name}");
+        }
         if let Some(ports) = service["ports"].as_sequence() {
             let container_port: u16 = text(&ports[0]).rsplit(':').next().unwrap().parse().unwrap();
             assert_eq!(port_of(config["serve"]["addr"].as_str().unwrap()), container_port, "{name}");
@@ -114,7 +124,7 @@ fn compose_file_agrees_with_the_code() {
             assert!(topics.contains(&spec), "the topics service does not create {spec}");
         }
     }
-    assert_eq!(tailor_services, 4, "two ranking replicas, the consumer and the trainer");
+    assert_eq!(tailor_services, 5, "two ranking replicas, the text encoder, the consumer and the trainer");
 }
 
 #[test]
@@ -131,7 +141,8 @@ fn kubernetes_manifests_agree_with_the_code() {
         .map(|(k, v)| (text(k), text(v)))
         .collect();
     let compose = yaml_documents("compose.yaml").remove(0);
-    let tailor_image = text(&compose["services"]["ranker-1"]["image"]);
+    let replica_image = text(&compose["services"]["ranker-1"]["image"]);
+    let tailor_image = text(&compose["services"]["consumer"]["image"]);
     for document in &documents {
         let spec = match text(&document["kind"]).as_str() {
             "Deployment" => &document["spec"]["template"]["spec"],
@@ -139,7 +150,12 @@ fn kubernetes_manifests_agree_with_the_code() {
             _ => continue,
         };
         let container = &spec["containers"][0];
-        assert_eq!(text(&container["image"]), tailor_image);
+        let image = text(&container["image"]);
+        let role = container["args"][0].as_str().map(str::to_owned);
+        match role.as_deref() {
+            None => assert_eq!(image, replica_image, "the ranking replicas run tailor-serve"),
+            Some(_) => assert_eq!(image, tailor_image),
+        }
         let mut variables = config_map.clone();
         for variable in container["env"].as_sequence().into_iter().flatten() {
             let value = variable.get("value").map_or("a stand-in value of sufficient length".to_owned(), text);
@@ -149,6 +165,9 @@ fn kubernetes_manifests_agree_with_the_code() {
         if let Some(port) = container["ports"][0]["containerPort"].as_u64() {
             let name = text(&container["ports"][0]["name"]);
             let configured = match name.as_str() {
+                "http" if role.as_deref() == Some("text-encoder") => {
+                    config["embed"]["text_encoder_addr"].as_str().unwrap()
+                }
                 "http" => config["serve"]["addr"].as_str().unwrap(),
                 "metrics" => config["stream"]["metrics_addr"].as_str().unwrap(),
                 other => panic!("unexpected port {other}"),

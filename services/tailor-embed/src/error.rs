@@ -16,6 +16,8 @@ pub enum EmbedError {
     Config { path: PathBuf, reason: String },
     #[error("{path}: feature cache: {reason}")]
     Cache { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Core(#[from] tailor_core::CoreError),
     #[error("cannot train the joint space: {0}")]
     Training(String),
 }

@@ -4,13 +4,17 @@
 
 mod item_vectors;
 mod manifest;
+mod schedule;
 mod store;
 mod towers;
+mod train_config;
 
 pub use item_vectors::ItemVectors;
 pub use manifest::{Blend, DataWindow, Manifest, TrainingSummary};
+pub use schedule::RetrainSchedule;
 pub use store::{LoadedModel, ModelStore, PublishedModel, StoredVersion, TrainingLock};
 pub use towers::TwoTowerWeights;
+pub use train_config::TrainConfig;
 
 use std::path::PathBuf;
 

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use tailor_core::{AttributeFilter, Embedding, ImageRef, InteractionKind};
+use tailor_core::{AttributeFilter, Embedding, ImageRef, InteractionKind, TextQueryError};
 use tailor_events::{Event, EventSource, Interaction, SubjectKind};
 use tailor_log::Message;
 use tailor_stream::SubjectKey;
@@ -240,11 +240,14 @@ pub async fn cold_start(
             // The encoder runs libtorch for a few milliseconds: off the async workers.
             let embedded = tokio::task::spawn_blocking(move || match &shared.text_query {
                 Some(encoder) => encoder.embed(&owned),
-                None => Err("free-text queries need the text encoder, which this service has not loaded".to_owned()),
+                None => Err(TextQueryError::Unavailable("this service has no text encoder configured".to_owned())),
             })
             .await
             .map_err(|e| ApiError::Unreadable(e.to_string()))?;
-            Some(embedded.map_err(|reason| ApiError::InvalidParameter { name: "text", reason })?)
+            Some(embedded.map_err(|error| match error {
+                TextQueryError::Refused(reason) => ApiError::InvalidParameter { name: "text", reason },
+                TextQueryError::Unavailable(reason) => ApiError::TextEncoderUnavailable(reason),
+            })?)
         }
     };
     let taste = taste_from(catalog, &signals, text.as_ref(), &service.weights)?;

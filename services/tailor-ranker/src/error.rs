@@ -51,6 +51,8 @@ pub enum ApiError {
     NotReady(String),
     #[error("the streaming consumer stopped, so recommendations no longer follow events: {0}")]
     ConsumerStopped(String),
+    #[error("free-text queries cannot be answered right now: {0}")]
+    TextEncoderUnavailable(String),
     #[error("too many requests from this client; try again in {retry_after_s} s")]
     RateLimited { retry_after_s: u64 },
     #[error("the request took longer than {after:?} (waiting for a slot included); try again")]
@@ -80,6 +82,7 @@ impl ApiError {
             ApiError::RetrainRunning => (StatusCode::CONFLICT, "retrain_running"),
             ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             ApiError::ConsumerStopped(_) => (StatusCode::SERVICE_UNAVAILABLE, "consumer_stopped"),
+            ApiError::TextEncoderUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "text_encoder_unavailable"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::TimedOut { .. } => (StatusCode::SERVICE_UNAVAILABLE, "timed_out"),
         }

@@ -19,7 +19,9 @@ use tailor_models::Blend;
 use tailor_stream::{SubjectKey, VisitorStates};
 
 use crate::recommend::{Pool, Reason, Recommendation, Request, Signals, Weights, recommend, taste_from};
-use crate::{ActiveModel, RankerError, RankingConfig, ServingCatalog, TextQuery};
+use tailor_core::TextQuery;
+
+use crate::{ActiveModel, RankerError, RankingConfig, ServingCatalog};
 
 /// The attribute groups a seed's picks share, and a result must share to be relevant.
 pub const GROUPS: [&[FilterField]; 7] = [
@@ -262,9 +264,14 @@ impl PickConsistency<'_> {
             let picked = likes(self.catalog, &trial.picks);
             let none = Signals { items: Vec::new() };
             let (signals, text) = match (described, self.text) {
-                (true, Some(encoder)) => {
-                    (&none, Some(encoder.embed(&trial.description()).map_err(failed("embedding a description"))?))
-                }
+                (true, Some(encoder)) => (
+                    &none,
+                    Some(
+                        encoder
+                            .embed(&trial.description())
+                            .map_err(|e| failed("embedding a description")(e.to_string()))?,
+                    ),
+                ),
                 _ => (&picked, None),
             };
             let taste =
@@ -397,7 +404,9 @@ impl PickConsistency<'_> {
             }
             Path::Text => {
                 let encoder = self.text.expect("text is scored only with an encoder");
-                let text = encoder.embed(&trial.description()).map_err(failed("embedding a description"))?;
+                let text = encoder
+                    .embed(&trial.description())
+                    .map_err(|e| failed("embedding a description")(e.to_string()))?;
                 let none = Signals { items: Vec::new() };
                 let taste = taste_from(catalog, &none, Some(&text), &self.weights).map_err(api("the text's taste"))?;
                 served(self.model, &Request { described: true, ..self.picks_request(&none, taste.as_ref()) })

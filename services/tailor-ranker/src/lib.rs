@@ -16,6 +16,7 @@ mod recommend;
 mod search;
 mod service;
 mod sessions;
+mod text_encoder;
 mod views;
 
 pub use admin::{Admin, RetrainRefused, RetrainStatus, Retrainer, announce};
@@ -25,8 +26,11 @@ pub use limits::RequestLimits;
 pub use model::ActiveModel;
 pub use recommend::{Pool, RankingConfig, Request, Signals, Weights, recommend, taste_from};
 pub use search::{MatrixSearch, SearchConfig, SearchMethod};
-pub use service::{Intake, MAX_BODY_BYTES, Service, TextQuery, TimestampWindow, router, serve};
+pub use service::{Intake, MAX_BODY_BYTES, Service, TimestampWindow, router, serve};
 pub use sessions::{DEFAULT_SESSION_TTL_MS, IssuedSession, SessionKeys};
+pub use text_encoder::{
+    RemoteTextEncoder, TEXT_VECTOR_ROUTE, TextRequest, TextVector, serve_text_encoder, text_encoder_router,
+};
 
 use thiserror::Error;
 

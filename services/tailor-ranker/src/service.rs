@@ -74,17 +74,12 @@ pub struct Service {
     pub admin: Admin,
     /// Embeds a visitor's typed description in the item vectors' space; `None` when the
     /// encoders are not available, and free-text requests are refused.
-    pub text_query: Option<Box<dyn TextQuery>>,
+    pub text_query: Option<Box<dyn tailor_core::TextQuery>>,
     /// Why the streaming consumer stopped, once it has: the service is then neither healthy nor
     /// ready, since visitors' recommendations no longer follow their events.
     pub consumer_failure: OnceLock<String>,
     /// Rate limits, requests in flight and their time.
     pub limits: RequestLimits,
-}
-
-/// Free text to a vector in the item vectors' space (the joint space of `tailor embed`).
-pub trait TextQuery: Send + Sync {
-    fn embed(&self, text: &str) -> Result<tailor_core::Embedding, String>;
 }
 
 impl Service {

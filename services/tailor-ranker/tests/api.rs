@@ -354,13 +354,13 @@ async fn diversity_trades_relevance_for_variety() {
 /// libtorch encoder the real service loads.
 struct ItemNamedInText(Vec<(String, tailor_core::Embedding)>);
 
-impl tailor_ranker::TextQuery for ItemNamedInText {
-    fn embed(&self, text: &str) -> Result<tailor_core::Embedding, String> {
+impl tailor_core::TextQuery for ItemNamedInText {
+    fn embed(&self, text: &str) -> Result<tailor_core::Embedding, tailor_core::TextQueryError> {
         self.0
             .iter()
             .find(|(id, _)| text.ends_with(id.as_str()))
             .map(|(_, v)| v.clone())
-            .ok_or_else(|| "unknown".into())
+            .ok_or_else(|| tailor_core::TextQueryError::Refused("unknown".into()))
     }
 }
 
@@ -368,7 +368,8 @@ impl tailor_ranker::TextQuery for ItemNamedInText {
 async fn a_typed_description_counts_as_a_liked_item() {
     let f = fixture();
     let (status, body) = call(&f, "POST", "/v1/recommendations", Some(r#"{"text": "like item-5"}"#)).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_parameter"), "no encoder loaded");
+    let no_encoder = (StatusCode::SERVICE_UNAVAILABLE, "text_encoder_unavailable");
+    assert_eq!((status, error_code(&body)), no_encoder, "no encoder configured");
     assert!(body["error"]["message"].as_str().unwrap().contains("text encoder"), "{body}");
 
     let matrix = f.service.catalog.matrix();

@@ -13,12 +13,14 @@ mod consumer;
 mod error;
 pub mod metrics;
 mod replay;
+mod run;
 mod snapshot;
 mod state;
 
 pub use consumer::{BatchSummary, DEAD_LETTER_REASON, DEAD_LETTER_SOURCE, Snapshotter, Source, StreamConsumer};
 pub use error::StreamError;
 pub use replay::replay;
+pub use run::{consume, stop_on_signals};
 pub use snapshot::{Snapshot, load_snapshot, write_snapshot};
 pub use state::{Evicted, Outcome, StateLimits, SubjectKey, VisitorState, VisitorStates};
 pub use tailor_models::ItemVectors;

@@ -10,7 +10,8 @@ mod train;
 pub use dataset::{Dataset, DatasetCounts, RELEVANT_RATING, Role, Split, UserEvent, UserHistory};
 pub use evaluate::{EvalRow, Method, ModalityVectors, Slice, TopTen, evaluate, new_user_cases};
 pub use model::{TwoTower, TwoTowerConfig};
-pub use train::{EpochReport, TrainConfig, Trained, item_inputs, item_outputs, train};
+pub use tailor_models::TrainConfig;
+pub use train::{EpochReport, Trained, item_inputs, item_outputs, train};
 
 use thiserror::Error;
 

@@ -115,12 +115,18 @@ article_types = ["watches"]
 /// Starts `tailor serve` (`command`, with its data directory set) on a free port and returns it
 /// with its base URL; its further output is drained so it never blocks.
 pub fn start_server(mut command: Command) -> (Child, String) {
-    let mut server =
-        command.arg("serve").env("TAILOR_SERVE__ADDR", "127.0.0.1:0").stdout(Stdio::piped()).spawn().unwrap();
+    command.arg("serve").env("TAILOR_SERVE__ADDR", "127.0.0.1:0");
+    start_listening(command, "listening on ")
+}
+
+/// Starts `command`, which prints `prefix` and then its base URL when it listens, and returns it
+/// with that URL; its further output is drained so it never blocks.
+pub fn start_listening(mut command: Command, prefix: &str) -> (Child, String) {
+    let mut server = command.stdout(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
     let base = loop {
-        let line = lines.next().expect("the server printed its address").unwrap();
-        if let Some(url) = line.strip_prefix("listening on ") {
+        let line = lines.next().expect("the process printed its address").unwrap();
+        if let Some(url) = line.strip_prefix(prefix) {
             break url.to_owned();
         }
     };
@@ -134,6 +140,12 @@ pub struct Server(pub Child);
 impl Server {
     pub fn start(command: Command) -> (Server, String) {
         let (child, url) = start_server(command);
+        (Server(child), url)
+    }
+
+    /// `command` started as by [`start_listening`].
+    pub fn listening(command: Command, prefix: &str) -> (Server, String) {
+        let (child, url) = start_listening(command, prefix);
         (Server(child), url)
     }
 

@@ -1,15 +1,33 @@
-//! Configuration, layered: defaults in code, then a TOML file (`--config`, `TAILOR_CONFIG`, or
-//! `./tailor.toml` when present), then `TAILOR_*` environment variables, then command-line flags.
+//! Tailor's configuration, layered: defaults in code, then a TOML file (`--config`,
+//! `TAILOR_CONFIG`, or `./tailor.toml` when present), then `TAILOR_*` environment variables, then
+//! command-line flags. Every binary loads it here, and opens the event log it names with
+//! [`open_log`].
+
+mod data_dir;
+mod log;
+
+pub use data_dir::DataDir;
+pub use log::{interactions_source, is_held_by_another_process, open_log, wire_format};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use tailor_kafka::KafkaConfig;
 use tailor_log::{DEFAULT_SEGMENT_BYTES, TopicConfig};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration ({layers}): {source}")]
+    Invalid { layers: String, source: Box<figment::Error> },
+    #[error("{context}: {source}")]
+    Log { context: String, source: tailor_log::LogError },
+}
 
 const DEFAULT_FILE: &str = "tailor.toml";
 
@@ -115,11 +133,18 @@ pub struct EmbedConfig {
     pub image_weight: f64,
     /// Dimension of the joint space the item vectors live in.
     pub dim: i64,
+    /// Where `tailor text-encoder` answers free-text queries for serving replicas.
+    pub text_encoder_addr: SocketAddr,
 }
 
 impl Default for EmbedConfig {
     fn default() -> Self {
-        EmbedConfig { models_dir: None, image_weight: 0.5, dim: 256 }
+        EmbedConfig {
+            models_dir: None,
+            image_weight: 0.5,
+            dim: 256,
+            text_encoder_addr: SocketAddr::from(([127, 0, 0, 1], 8090)),
+        }
     }
 }
 
@@ -129,11 +154,17 @@ pub struct TrainSettings {
     /// The model store [default: DATA_DIR/models].
     pub models_dir: Option<PathBuf>,
     /// Seed, epochs, learning rate, item attributes, ...
-    pub model: tailor_trainer::TrainConfig,
+    pub model: tailor_models::TrainConfig,
     /// `tailor train --watch` and `tailor serve` retrain this often ...
     pub every_ms: Option<u64>,
     /// ... or once this many new events have arrived after the active model's data window.
     pub after_events: Option<u64>,
+}
+
+impl TrainSettings {
+    pub fn schedule(&self) -> tailor_models::RetrainSchedule {
+        tailor_models::RetrainSchedule { every_ms: self.every_ms, after_events: self.after_events }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,6 +190,11 @@ pub struct ServeConfig {
     pub timestamps: tailor_ranker::TimestampWindow,
     /// Per-client rate limits, requests in flight and their time.
     pub limits: tailor_ranker::RequestLimits,
+    /// The embedder process that answers free-text queries (`tailor text-encoder`), e.g.
+    /// `http://127.0.0.1:8090`, for `tailor-serve`; `tailor serve` runs the encoder in process.
+    pub text_encoder_url: Option<String>,
+    /// How long a free-text query waits for that process before answering 503.
+    pub text_encoder_timeout_ms: u64,
 }
 
 impl Default for ServeConfig {
@@ -173,38 +209,37 @@ impl Default for ServeConfig {
             ranking: tailor_ranker::RankingConfig::default(),
             timestamps: tailor_ranker::TimestampWindow::default(),
             limits: tailor_ranker::RequestLimits::default(),
+            text_encoder_url: None,
+            text_encoder_timeout_ms: 2_000,
         }
     }
 }
 
 impl Config {
-    pub fn item_vectors_path(&self) -> PathBuf {
-        self.stream.item_vectors.clone().unwrap_or_else(|| self.data_dir.join("embeddings/items.safetensors"))
+    /// Every path under the data directory, with the configured overrides.
+    pub fn paths(&self) -> DataDir {
+        DataDir::new(&self.data_dir, self.stream.item_vectors.clone(), self.train.models_dir.clone())
     }
 
     /// Where this process's consumer keeps its snapshot. The embedded log has one owner at a
     /// time; on Kafka several processes (replicas, a standalone consumer) may share the data
     /// directory, each with its own consumer group, so each gets its own file.
     pub fn snapshot_path(&self) -> PathBuf {
-        let name = match self.events.log {
-            LogBackend::Embedded => "visitors".to_owned(),
-            LogBackend::Kafka => self
-                .events
-                .kafka
-                .group_id
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
-                .collect(),
-        };
-        self.data_dir.join(format!("stream/{name}.snapshot"))
+        match self.events.log {
+            LogBackend::Embedded => self.paths().snapshot("visitors"),
+            LogBackend::Kafka => self.paths().snapshot(&self.events.kafka.group_id),
+        }
     }
 
-    pub fn log_dir(&self) -> PathBuf {
-        self.data_dir.join("log")
-    }
-
-    pub fn models_dir(&self) -> PathBuf {
-        self.train.models_dir.clone().unwrap_or_else(|| self.data_dir.join("models"))
+    /// This configuration with its secrets replaced by a marker, for showing.
+    pub fn redacted(&self) -> Config {
+        let mut shown = self.clone();
+        for secret in [&mut shown.serve.session_secret, &mut shown.serve.admin_token] {
+            if secret.is_some() {
+                *secret = Some("(set, not shown)".to_owned());
+            }
+        }
+        shown
     }
 }
 
@@ -216,9 +251,9 @@ pub struct Overrides {
 }
 
 impl Config {
-    pub fn load(file: Option<&Path>, overrides: Overrides) -> anyhow::Result<Config> {
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
         let file = match file {
-            Some(file) if !file.is_file() => bail!("config file {} does not exist", file.display()),
+            Some(file) if !file.is_file() => return Err(ConfigError::MissingFile(file.to_path_buf())),
             Some(file) => Some(file.to_path_buf()),
             None => Some(PathBuf::from(DEFAULT_FILE)).filter(|f| f.is_file()),
         };
@@ -230,23 +265,14 @@ impl Config {
             .merge(Env::prefixed("TAILOR_").split("__").filter(is_config_key))
             .merge(Serialized::defaults(overrides))
             .extract()
-            .with_context(|| match &file {
-                Some(file) => format!("invalid configuration (file {}, TAILOR_* variables, flags)", file.display()),
-                None => "invalid configuration (TAILOR_* variables, flags)".to_owned(),
+            .map_err(|source| ConfigError::Invalid {
+                layers: match &file {
+                    Some(file) => format!("file {}, TAILOR_* variables, flags", file.display()),
+                    None => "TAILOR_* variables, flags".to_owned(),
+                },
+                source: Box::new(source),
             })
     }
-}
-
-/// `tailor config`: the configuration in effect, with secrets replaced by a marker.
-pub fn print(config: &Config) -> anyhow::Result<()> {
-    let mut shown = config.clone();
-    for secret in [&mut shown.serve.session_secret, &mut shown.serve.admin_token] {
-        if secret.is_some() {
-            *secret = Some("(set, not shown)".to_owned());
-        }
-    }
-    print!("{}", toml::to_string(&shown).context("showing the configuration as TOML")?);
-    Ok(())
 }
 
 /// Other `TAILOR_*` variables (`TAILOR_CONFIG`, ones scripts use) are not configuration keys.
@@ -304,7 +330,7 @@ mod tests {
         Jail::expect_with(|jail| {
             jail.create_file("bad.toml", "data_dri = \"typo\"")?;
             let err = Config::load(Some(Path::new("bad.toml")), Overrides::default()).unwrap_err();
-            assert!(format!("{err:#}").contains("data_dri"), "{err:#}");
+            assert!(err.to_string().contains("data_dri"), "{err}");
             let err = Config::load(Some(Path::new("absent.toml")), Overrides::default()).unwrap_err();
             assert!(err.to_string().contains("absent.toml does not exist"));
             Ok(())
