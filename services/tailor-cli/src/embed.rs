@@ -160,10 +160,8 @@ pub fn run(config: &Config, args: EmbedArgs) -> anyhow::Result<()> {
     let output = paths.item_vectors();
     item_vectors(&embedding.ids, &embedding.vectors)?.save(&output)?;
     // Items embedded from one modality alone, for the cold-start evaluation's baselines.
-    let single_modality = [
-        (paths.text_only_vectors(), &embedding.text_only),
-        (paths.photo_only_vectors(), &embedding.photo_only),
-    ];
+    let single_modality =
+        [(paths.text_only_vectors(), &embedding.text_only), (paths.photo_only_vectors(), &embedding.photo_only)];
     for (path, (ids, vectors)) in single_modality {
         item_vectors(ids, vectors)?.save(&path)?;
     }

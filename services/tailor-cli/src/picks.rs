@@ -1,15 +1,15 @@
 //! Pick consistency from the command line: `tailor train` chooses a version's blend on the
 //! validation cells, and `tailor train` and `tailor eval` print the test cells' figures for every
-//! ranking path beside the baselines (see `tailor_ranker::evaluation`).
+//! ranking path beside the baselines (see `tailor_engine::evaluation`).
 
 use std::collections::BTreeMap;
 
 use tailor_core::TextQuery;
 use tailor_core::{AggregateWeights, Item};
+use tailor_engine::evaluation::{PICKS, Path, PickConsistency, Score, popularity, summarise};
+use tailor_engine::{ActiveModel, ServingCatalog};
 use tailor_events::Interaction;
 use tailor_models::ItemVectors;
-use tailor_ranker::evaluation::{PICKS, Path, PickConsistency, Score, popularity, summarise};
-use tailor_ranker::{ActiveModel, ServingCatalog};
 
 use tailor_config::Config;
 

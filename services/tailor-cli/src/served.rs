@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use tailor_core::{AggregateWeights, AttributeFilter, InteractionKind};
-use tailor_ranker::{ActiveModel, Pool, RankingConfig, Request, ServingCatalog, Signals, Weights, taste_from};
+use tailor_engine::{ActiveModel, Pool, RankingConfig, Request, ServingCatalog, Signals, Weights, taste_from};
 use tailor_trainer::{Dataset, EvalRow, Method, RELEVANT_RATING, Role, Slice, Split, TopTen, new_user_cases};
 
 /// Revealed liked items per case; the evaluation's seed and largest k, as `tailor train` uses them.

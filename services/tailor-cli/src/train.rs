@@ -13,9 +13,9 @@ use clap::Args;
 use tailor_catalog::CatalogStore;
 use tailor_core::{Attributes, Item};
 use tailor_embed::best_device;
+use tailor_engine::{ActiveModel, EngineError, ServingCatalog};
 use tailor_log::EventLog;
 use tailor_models::{DataWindow, LoadedModel, Manifest, ModelStore, PublishedModel, TrainingSummary, TwoTowerWeights};
-use tailor_ranker::{ActiveModel, RankerError, ServingCatalog};
 use tailor_stream::ItemVectors;
 use tailor_trainer::{Dataset, EvalRow, Method, ModalityVectors, Role, Split, evaluate, item_outputs, train};
 
@@ -142,8 +142,8 @@ fn text_encoder(config: &Config) -> Option<SharedFreeTextEncoder> {
     }
 }
 
-fn evaluation_error(error: anyhow::Error) -> RankerError {
-    RankerError::Evaluation(format!("{error:#}"))
+fn evaluation_error(error: anyhow::Error) -> EngineError {
+    EngineError::Internal(format!("evaluating pick consistency: {error:#}"))
 }
 
 /// One training run: read, train, evaluate, publish, announce.

@@ -183,10 +183,11 @@ fn kubernetes_manifests_agree_with_the_code() {
 fn the_dashboard_queries_metrics_the_code_exports() {
     let dashboard: serde_json::Value =
         serde_json::from_slice(&std::fs::read(deploy("grafana/dashboards/tailor.json")).unwrap()).unwrap();
-    let sources: String = ["../tailor-ranker/src/metrics.rs", "../tailor-stream/src/metrics.rs"]
-        .iter()
-        .map(|p| std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(p)).unwrap())
-        .collect();
+    let sources: String =
+        ["../tailor-ranker/src/metrics.rs", "../tailor-engine/src/metrics.rs", "../tailor-stream/src/metrics.rs"]
+            .iter()
+            .map(|p| std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(p)).unwrap())
+            .collect();
     let mut checked = 0;
     for panel in dashboard["panels"].as_array().unwrap() {
         for target in panel["targets"].as_array().unwrap() {

@@ -183,9 +183,9 @@ pub struct ServeConfig {
     /// The built web app (`npm run build` in frontend/), served at `/` when it is there.
     pub app_dir: PathBuf,
     /// Exact top-K up to a catalogue size, an approximate (HNSW) index above it.
-    pub search: tailor_ranker::SearchConfig,
+    pub search: tailor_engine::SearchConfig,
     /// The photo preference, duplicate and reason thresholds of ranking.
-    pub ranking: tailor_ranker::RankingConfig,
+    pub ranking: tailor_engine::RankingConfig,
     /// How far from the service's clock a posted event's timestamp may be.
     pub timestamps: tailor_ranker::TimestampWindow,
     /// Per-client rate limits, requests in flight and their time.
@@ -205,8 +205,8 @@ impl Default for ServeConfig {
             session_ttl_ms: tailor_ranker::DEFAULT_SESSION_TTL_MS,
             admin_token: None,
             app_dir: PathBuf::from("frontend/dist"),
-            search: tailor_ranker::SearchConfig::default(),
-            ranking: tailor_ranker::RankingConfig::default(),
+            search: tailor_engine::SearchConfig::default(),
+            ranking: tailor_engine::RankingConfig::default(),
             timestamps: tailor_ranker::TimestampWindow::default(),
             limits: tailor_ranker::RequestLimits::default(),
             text_encoder_url: None,

@@ -82,24 +82,11 @@ pub(crate) fn authorise(service: &Service, headers: &HeaderMap) -> Result<(), Ap
     }
 }
 
-fn model_error(error: ModelError) -> ApiError {
-    match error {
-        ModelError::UnknownVersion(version) => ApiError::UnknownModel(version),
-        ModelError::Corrupt { .. } | ModelError::NothingToRollBack(_) | ModelError::NoActiveModel => {
-            ApiError::ModelRefused(error.to_string())
-        }
-        ModelError::TrainingInProgress { .. } => ApiError::RetrainRunning,
-        ModelError::ItemVectors { .. } | ModelError::Towers { .. } | ModelError::Core(_) | ModelError::Io { .. } => {
-            ApiError::Unreadable(error.to_string())
-        }
-    }
-}
-
 type Shared = State<Arc<Service>>;
 
 pub async fn list_models(State(service): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
     authorise(&service, &headers)?;
-    let versions = service.admin.store.list().map_err(model_error)?;
+    let versions = service.admin.store.list().map_err(ApiError::from)?;
     let listed: Vec<serde_json::Value> = versions
         .into_iter()
         .map(|stored| match stored.manifest {
@@ -121,9 +108,9 @@ async fn switch(
 ) -> Result<Response, ApiError> {
     let version = tokio::task::spawn_blocking(move || {
         let store = &service.admin.store;
-        let version = choose(store).map_err(model_error)?;
+        let version = choose(store).map_err(ApiError::from)?;
         let model = service.check_version(version).map_err(|e| ApiError::ModelRefused(e.to_string()))?;
-        let manifest = make_active(store, version).map_err(model_error)?.manifest;
+        let manifest = make_active(store, version).map_err(ApiError::from)?.manifest;
         service.swap_in(model);
         let (intake, admin) = (&service.intake, &service.admin);
         announce(intake.log.as_ref(), intake.wire.as_ref(), &admin.models_topic, store, &manifest)
@@ -131,7 +118,7 @@ async fn switch(
         Ok::<u64, ApiError>(manifest.version)
     })
     .await
-    .map_err(|e| ApiError::Unreadable(e.to_string()))??;
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
     Ok(Json(json!({ "active": version })).into_response())
 }
 
@@ -160,6 +147,6 @@ pub async fn retrain(State(service): Shared, headers: HeaderMap) -> Result<Respo
     match service.admin.retrainer.start() {
         Ok(()) => Ok((StatusCode::ACCEPTED, Json(json!({ "status": "started" }))).into_response()),
         Err(RetrainRefused::AlreadyRunning) => Err(ApiError::RetrainRunning),
-        Err(RetrainRefused::CannotStart(reason)) => Err(ApiError::Unreadable(format!("the trainer: {reason}"))),
+        Err(RetrainRefused::CannotStart(reason)) => Err(ApiError::Internal(format!("the trainer: {reason}"))),
     }
 }

@@ -16,10 +16,10 @@ use tailor_log::Message;
 use tailor_stream::SubjectKey;
 
 use crate::params::{MAX_K, MAX_PAGE, Params, check_diversity, filter_from_map};
-use crate::recommend::{Request, Signals, recommend, taste_from};
 use crate::sessions::{TokenRefused, bearer};
 use crate::views::{ItemView, RecommendationsView};
 use crate::{ApiError, Service, admin, metrics};
+use tailor_engine::{Request, Signals, recommend, taste_from};
 
 /// At most this many events per `POST /v1/events`.
 pub const MAX_EVENTS: usize = 1000;
@@ -146,8 +146,7 @@ pub async fn item_image(State(service): Shared, Path(id): Path<String>) -> Resul
         }
         None => return Err(ApiError::NoImage(id)),
     };
-    let bytes =
-        tokio::fs::read(&path).await.map_err(|e| ApiError::Unreadable(format!("the photo of item {id}: {e}")))?;
+    let bytes = tokio::fs::read(&path).await.map_err(|e| ApiError::Internal(format!("the photo of item {id}: {e}")))?;
     let content_type = if path.to_ascii_lowercase().ends_with(".png") { "image/png" } else { "image/jpeg" };
     Ok(([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=86400")], bytes)
         .into_response())
@@ -243,7 +242,7 @@ pub async fn cold_start(
                 None => Err(TextQueryError::Unavailable("this service has no text encoder configured".to_owned())),
             })
             .await
-            .map_err(|e| ApiError::Unreadable(e.to_string()))?;
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
             Some(embedded.map_err(|error| match error {
                 TextQueryError::Refused(reason) => ApiError::InvalidParameter { name: "text", reason },
                 TextQueryError::Unavailable(reason) => ApiError::TextEncoderUnavailable(reason),

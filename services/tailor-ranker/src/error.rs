@@ -5,6 +5,8 @@ use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use tailor_engine::EngineError;
+use tailor_models::ModelError;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -33,8 +35,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("events cannot be stored right now: {0}")]
     LogUnavailable(String),
-    #[error("cannot read {0}")]
-    Unreadable(String),
+    /// Damaged data or a bug: logged, and answered without its details.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error(
         "this needs the admin token and none is configured (serve.admin_token), so admin routes and reads by user id are disabled"
     )]
@@ -74,7 +77,7 @@ impl ApiError {
             ApiError::SessionExpired { .. } => (StatusCode::UNAUTHORIZED, "session_expired"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::LogUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "log_unavailable"),
-            ApiError::Unreadable(_) => (StatusCode::INTERNAL_SERVER_ERROR, "unreadable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::AdminDisabled => (StatusCode::UNAUTHORIZED, "admin_disabled"),
             ApiError::AdminTokenRequired => (StatusCode::UNAUTHORIZED, "admin_token_required"),
             ApiError::UnknownModel(_) => (StatusCode::NOT_FOUND, "unknown_model"),
@@ -89,10 +92,45 @@ impl ApiError {
     }
 }
 
+/// The engine's failures, each given its place among the API's.
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> Self {
+        match error {
+            EngineError::BadInput { name, reason } => ApiError::InvalidParameter { name, reason },
+            EngineError::UnknownItem(id) => ApiError::UnknownItem(id),
+            EngineError::ModelMismatch { .. } => ApiError::ModelRefused(error.to_string()),
+            EngineError::Internal(detail) => ApiError::Internal(detail),
+        }
+    }
+}
+
+impl From<ModelError> for ApiError {
+    fn from(error: ModelError) -> Self {
+        match error {
+            ModelError::UnknownVersion(version) => ApiError::UnknownModel(version),
+            ModelError::Corrupt { .. } | ModelError::NothingToRollBack(_) | ModelError::NoActiveModel => {
+                ApiError::ModelRefused(error.to_string())
+            }
+            ModelError::TrainingInProgress { .. } => ApiError::RetrainRunning,
+            ModelError::ItemVectors { .. }
+            | ModelError::Towers { .. }
+            | ModelError::Core(_)
+            | ModelError::Io { .. } => ApiError::Internal(error.to_string()),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let body = Json(json!({ "error": { "code": code, "message": self.to_string() } }));
+        let message = match &self {
+            ApiError::Internal(_) => {
+                eprintln!("{self}");
+                "an internal error; the service's log has the details".to_owned()
+            }
+            _ => self.to_string(),
+        };
+        let body = Json(json!({ "error": { "code": code, "message": message } }));
         if let ApiError::RateLimited { retry_after_s } = self {
             return (status, [(header::RETRY_AFTER, retry_after_s.to_string())], body).into_response();
         }

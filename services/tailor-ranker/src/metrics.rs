@@ -26,14 +26,6 @@ pub const MODEL_REFUSED: &str = "tailor_model_refused_total";
 /// The serving version's offline evaluation by `slice`, `k` (revealed interactions) and `metric`.
 pub const MODEL_EVALUATION: &str = "tailor_model_evaluation";
 
-/// Top-K searches by `method` (exact or approximate) and `matrix` (content or model).
-pub const SEARCHES: &str = "tailor_searches_total";
-/// Approximate searches that failed inside the graph and were answered exactly instead.
-pub const SEARCH_FAILURES: &str = "tailor_search_failures_total";
-/// Seconds the last approximate index build took, and the rows it holds, by `matrix`.
-pub const INDEX_BUILD_SECONDS: &str = "tailor_index_build_seconds";
-pub const INDEX_ROWS: &str = "tailor_index_rows";
-
 /// The process-wide Prometheus recorder, installed on first use.
 pub fn handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -48,6 +40,7 @@ pub fn handle() -> PrometheusHandle {
                 .install_recorder()
                 .expect("the only recorder of the process");
             describe();
+            tailor_engine::metrics::describe();
             tailor_stream::metrics::describe();
             handle
         })
@@ -63,14 +56,10 @@ fn describe() {
     describe_gauge!(MODEL_VERSION, "The Two-Tower model version serving now");
     describe_counter!(MODEL_SWAPS, "Model versions swapped in");
     describe_counter!(MODEL_REFUSED, "Model versions refused; the previous one kept serving");
-    describe_counter!(SEARCHES, "Top-K searches by method and matrix");
-    describe_counter!(SEARCH_FAILURES, "Approximate searches answered exactly after the graph failed");
-    describe_gauge!(INDEX_BUILD_SECONDS, Unit::Seconds, "Time the last approximate index build took, by matrix");
-    describe_gauge!(INDEX_ROWS, "Rows in the approximate index, by matrix");
     describe_gauge!(MODEL_EVALUATION, "Offline cold-start evaluation of the serving model, by slice, k and metric");
 }
 
-pub(crate) fn record_model(model: &crate::ActiveModel) {
+pub(crate) fn record_model(model: &tailor_engine::ActiveModel) {
     gauge!(MODEL_VERSION).set(model.version as f64);
     counter!(MODEL_SWAPS).increment(1);
     for (key, value) in &model.metrics {
@@ -89,19 +78,6 @@ pub(crate) fn record_model_refused() {
 pub(crate) fn record_catalog(items: usize, rankable: usize) {
     gauge!(CATALOG_ITEMS).set(items as f64);
     gauge!(RANKABLE_ITEMS).set(rankable as f64);
-}
-
-pub(crate) fn record_index_built(matrix: &'static str, rows: usize, took: std::time::Duration) {
-    gauge!(INDEX_BUILD_SECONDS, "matrix" => matrix).set(took.as_secs_f64());
-    gauge!(INDEX_ROWS, "matrix" => matrix).set(rows as f64);
-}
-
-pub(crate) fn record_search(matrix: &'static str, method: crate::SearchMethod) {
-    counter!(SEARCHES, "matrix" => matrix, "method" => method.as_str()).increment(1);
-}
-
-pub(crate) fn record_search_failure() {
-    counter!(SEARCH_FAILURES).increment(1);
 }
 
 pub(crate) fn record_events_accepted(count: usize) {

@@ -22,7 +22,9 @@ use tower_http::services::{ServeDir, ServeFile};
 
 use crate::admin::{self, Admin};
 use crate::limits::{Admission, ClientRate, RequestLimits, admit, limit_rate};
-use crate::{ActiveModel, RankerError, RankingConfig, ServingCatalog, SessionKeys, api, metrics};
+use tailor_engine::{ActiveModel, RankingConfig, ServingCatalog};
+
+use crate::{ApiError, SessionKeys, api, metrics};
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -113,16 +115,16 @@ impl Service {
 
     /// Loads `version` from the model store and swaps it in. On any failure the model serving
     /// now stays, and the failure is counted.
-    pub fn load_version(&self, version: u64) -> Result<(), RankerError> {
+    pub fn load_version(&self, version: u64) -> Result<(), ApiError> {
         self.swap_in(self.check_version(version)?);
         Ok(())
     }
 
     /// Loads `version` from the model store and checks it against the catalogue, swapping
     /// nothing; a failure is counted.
-    pub fn check_version(&self, version: u64) -> Result<ActiveModel, RankerError> {
-        let loaded = self.admin.store.load(version).map_err(RankerError::from);
-        let checked = loaded.and_then(|loaded| ActiveModel::new(&self.catalog, loaded));
+    pub fn check_version(&self, version: u64) -> Result<ActiveModel, ApiError> {
+        let loaded = self.admin.store.load(version).map_err(ApiError::from);
+        let checked = loaded.and_then(|loaded| Ok(ActiveModel::new(&self.catalog, loaded)?));
         if checked.is_err() {
             metrics::record_model_refused();
         }
@@ -136,8 +138,6 @@ impl Service {
     }
 }
 
-/// The API, and with `app` (a directory holding the built web app's `index.html` and
-/// `assets/`) the app at `/`.
 /// The guards of one router: built once, shared by every request.
 #[derive(Clone)]
 struct Guards {

@@ -4,8 +4,8 @@
 use serde::Serialize;
 use tailor_core::{Attributes, Item, Modality};
 
-use crate::ServingCatalog;
-use crate::recommend::{Reason, Recommendation};
+use tailor_engine::ServingCatalog;
+use tailor_engine::{Reason, Recommendation};
 
 #[derive(Serialize)]
 pub struct ItemView<'a> {

@@ -336,6 +336,36 @@ async fn every_documented_route_exists_and_every_route_is_documented() {
     }
 }
 
+/// The codes the error mapping answers, the OpenAPI document's `Error.code` and the README's
+/// table of errors name the same set.
+#[tokio::test]
+async fn every_error_code_is_documented_and_every_documented_code_is_answered() {
+    let f = fixture();
+    let (_, document) = call(&f, "GET", "/openapi.json", None).await;
+    let documented: std::collections::BTreeSet<&str> =
+        document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|code| code.as_str().unwrap())
+            .collect();
+    let mapping = include_str!("../src/error.rs");
+    let answered: std::collections::BTreeSet<&str> = mapping
+        .split("StatusCode::")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(", \"").map(|(_, code)| code.split('"').next().unwrap()))
+        .collect();
+    assert_eq!(answered, documented, "error.rs against openapi.json");
+    let readme = include_str!("../../../README.md");
+    let table = readme.split("**Errors.**").nth(1).unwrap().split("\n\n").nth(1).unwrap();
+    let in_readme: std::collections::BTreeSet<&str> = table
+        .lines()
+        .filter_map(|row| row.split('|').nth(2))
+        .flat_map(|codes| codes.split('`').skip(1).step_by(2))
+        .collect();
+    assert_eq!(in_readme, documented, "the README's table against openapi.json");
+}
+
 #[tokio::test]
 async fn diversity_trades_relevance_for_variety() {
     let f = fixture();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tailor_core::{Attributes, Embedding, Gender, Item, ItemId};
-use tailor_ranker::SearchConfig;
+use tailor_engine::SearchConfig;
 use tailor_stream::ItemVectors;
 
 mod common;

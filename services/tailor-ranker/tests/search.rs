@@ -2,7 +2,7 @@
 //! routes answer as the exact scan does, and the metrics say which method answered.
 
 use axum::http::StatusCode;
-use tailor_ranker::SearchConfig;
+use tailor_engine::SearchConfig;
 
 mod common;
 

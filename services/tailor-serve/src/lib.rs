@@ -15,8 +15,9 @@ use std::time::Duration;
 use tailor_catalog::CatalogStore;
 use tailor_config::Config;
 use tailor_core::{AggregateWeights, TextQuery};
+use tailor_engine::ServingCatalog;
 use tailor_models::ModelStore;
-use tailor_ranker::{Admin, Intake, Retrainer, Service, ServingCatalog, SessionKeys};
+use tailor_ranker::{Admin, Intake, Retrainer, Service, SessionKeys};
 
 use crate::retrain::InProcessRetrainer;
 use tailor_stream::{ItemVectors, StreamConsumer, VisitorStates, consume, stop_on_signals};
@@ -36,7 +37,7 @@ pub enum ServeError {
     #[error(transparent)]
     Stream(#[from] tailor_stream::StreamError),
     #[error(transparent)]
-    Ranker(#[from] tailor_ranker::RankerError),
+    Engine(#[from] tailor_engine::EngineError),
     #[error(transparent)]
     Log(#[from] tailor_log::LogError),
     #[error("{0}")]

@@ -11,12 +11,12 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tailor_core::{AggregateWeights, Attributes, Gender, ImageRef, Item, ItemId};
+use tailor_engine::{SearchConfig, ServingCatalog};
 use tailor_events::SingleObject;
 use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, TopicConfig};
 use tailor_models::ModelStore;
 use tailor_ranker::{
-    Admin, Intake, RetrainRefused, RetrainStatus, Retrainer, SearchConfig, Service, ServingCatalog, SessionKeys,
-    TimestampWindow, router,
+    Admin, Intake, RetrainRefused, RetrainStatus, Retrainer, Service, SessionKeys, TimestampWindow, router,
 };
 use tailor_stream::{ItemVectors, Source, StreamConsumer, VisitorStates};
 use tailor_testkit::synthetic;

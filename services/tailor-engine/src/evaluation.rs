@@ -21,7 +21,7 @@ use tailor_stream::{SubjectKey, VisitorStates};
 use crate::recommend::{Pool, Reason, Recommendation, Request, Signals, Weights, recommend, taste_from};
 use tailor_core::TextQuery;
 
-use crate::{ActiveModel, RankerError, RankingConfig, ServingCatalog};
+use crate::{ActiveModel, EngineError, RankingConfig, ServingCatalog};
 
 /// The attribute groups a seed's picks share, and a result must share to be relevant.
 pub const GROUPS: [&[FilterField]; 7] = [
@@ -167,8 +167,8 @@ pub struct PickConsistency<'a> {
     pub seed: u64,
 }
 
-fn failed(what: &str) -> impl Fn(String) -> RankerError + '_ {
-    move |reason| RankerError::Evaluation(format!("{what}: {reason}"))
+fn failed(what: &str) -> impl Fn(String) -> EngineError + '_ {
+    move |reason| EngineError::Internal(format!("evaluating pick consistency: {what}: {reason}"))
 }
 
 impl PickConsistency<'_> {
@@ -229,8 +229,8 @@ impl PickConsistency<'_> {
     /// the attribute weights alone.
     pub fn choose_blend(
         &self,
-        acceptable: &mut dyn FnMut(usize, Weights) -> Result<bool, RankerError>,
-    ) -> Result<Blend, RankerError> {
+        acceptable: &mut dyn FnMut(usize, Weights) -> Result<bool, EngineError>,
+    ) -> Result<Blend, EngineError> {
         let model_grid: &[f32] = if self.model.is_some() { &MODEL_WEIGHTS } else { &[0.0] };
         let grid: Vec<Weights> = model_grid
             .iter()
@@ -258,7 +258,7 @@ impl PickConsistency<'_> {
 
     /// The validation cells' seeds of `picks` items with their candidates; with `described`, the
     /// seeds' descriptions in place of the picks.
-    fn validation_pools(&self, picks: usize, described: bool) -> Result<Vec<(Trial, Pool<'_>)>, RankerError> {
+    fn validation_pools(&self, picks: usize, described: bool) -> Result<Vec<(Trial, Pool<'_>)>, EngineError> {
         let mut pools = Vec::new();
         for trial in self.trials(picks, Part::Validation) {
             let picked = likes(self.catalog, &trial.picks);
@@ -290,8 +290,8 @@ impl PickConsistency<'_> {
         &self,
         pools: &[(Trial, Pool<'_>)],
         grid: &[Weights],
-        acceptable: &mut dyn FnMut(Weights) -> Result<bool, RankerError>,
-    ) -> Result<Weights, RankerError> {
+        acceptable: &mut dyn FnMut(Weights) -> Result<bool, EngineError>,
+    ) -> Result<Weights, EngineError> {
         let totals: Vec<usize> = grid
             .iter()
             .map(|&weights| {
@@ -315,7 +315,7 @@ impl PickConsistency<'_> {
     }
 
     /// Every path's figures on the test cells, by group and number of picks.
-    pub fn evaluate(&self) -> Result<Vec<Score>, RankerError> {
+    pub fn evaluate(&self) -> Result<Vec<Score>, EngineError> {
         let mut results: BTreeMap<(Path, usize, usize), Vec<Judged>> = BTreeMap::new();
         let sessions = VisitorStates::new(self.catalog.matrix().dim(), self.weights.clone());
         for picks in PICKS {
@@ -360,7 +360,7 @@ impl PickConsistency<'_> {
             .collect())
     }
 
-    fn rank(&self, path: Path, trial: &Trial, sessions: &VisitorStates, session: &str) -> Result<Ranked, RankerError> {
+    fn rank(&self, path: Path, trial: &Trial, sessions: &VisitorStates, session: &str) -> Result<Ranked, EngineError> {
         let catalog = self.catalog;
         let matrix = catalog.matrix();
         let signals = likes(catalog, &trial.picks);
@@ -461,8 +461,8 @@ impl PickConsistency<'_> {
 static NO_FILTER: std::sync::LazyLock<tailor_core::AttributeFilter> =
     std::sync::LazyLock::new(tailor_core::AttributeFilter::default);
 
-fn api(what: &str) -> impl Fn(crate::ApiError) -> RankerError + '_ {
-    move |error| RankerError::Evaluation(format!("{what}: {error}"))
+fn api(what: &str) -> impl Fn(EngineError) -> EngineError + '_ {
+    move |error| EngineError::Internal(format!("evaluating pick consistency: {what}: {error}"))
 }
 
 fn likes<'c>(catalog: &'c ServingCatalog, rows: &[u32]) -> Signals<'c> {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use tailor_core::{FilterField, Gender, Item, ItemId, ItemMatrix, ItemMatrixBuilder};
 use tailor_stream::ItemVectors;
 
-use crate::{MatrixSearch, RankerError, SearchConfig};
+use crate::{EngineError, MatrixSearch, SearchConfig};
 
 /// How many items the onboarding set holds at most.
 const ONBOARDING_SIZE: usize = 60;
@@ -25,7 +25,7 @@ pub struct ServingCatalog {
 impl ServingCatalog {
     /// Items without a vector can be browsed but not recommended. Searches are exact until
     /// [`ServingCatalog::build_index`] has run, if the matrix is large enough to want an index.
-    pub fn new(items: Vec<Item>, vectors: &ItemVectors, search: SearchConfig) -> Result<ServingCatalog, RankerError> {
+    pub fn new(items: Vec<Item>, vectors: &ItemVectors, search: SearchConfig) -> Result<ServingCatalog, EngineError> {
         let mut builder = ItemMatrixBuilder::new(vectors.dim())?;
         let (mut rankable, rest): (Vec<Item>, Vec<Item>) =
             items.into_iter().partition(|item| vectors.get(item.id().as_str()).is_some());
@@ -113,7 +113,7 @@ impl ServingCatalog {
 
     /// Builds the approximate index over the content vectors, when there are enough of them to
     /// want one; minutes at a million items, so callers run it beside serving.
-    pub fn build_index(&self) -> Result<(), RankerError> {
+    pub fn build_index(&self) -> Result<(), EngineError> {
         self.search.build(&self.matrix, "content")
     }
 

@@ -15,7 +15,7 @@ use tailor_core::{
 };
 use tailor_models::Blend;
 
-use crate::{ActiveModel, ApiError, ServingCatalog, metrics};
+use crate::{ActiveModel, EngineError, ServingCatalog, metrics};
 
 /// How results are chosen among the candidates; `[serve.ranking]` in the configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -122,14 +122,14 @@ pub fn recommend(
     model: Option<&ActiveModel>,
     ranking: &RankingConfig,
     request: &Request<'_>,
-) -> Result<Vec<Recommendation>, ApiError> {
+) -> Result<Vec<Recommendation>, EngineError> {
     match Pool::gather(catalog, model, request)? {
         Some(pool) => Ok(pool.rank(Weights::of(model, ranking, pool.positives()), ranking)),
         None => onboarding(catalog, request),
     }
 }
 
-fn onboarding(catalog: &ServingCatalog, request: &Request<'_>) -> Result<Vec<Recommendation>, ApiError> {
+fn onboarding(catalog: &ServingCatalog, request: &Request<'_>) -> Result<Vec<Recommendation>, EngineError> {
     let matrix = catalog.matrix();
     let resolved = resolve(catalog, request.filter)?;
     let seen: HashSet<u32> = request.signals.items.iter().filter_map(|(id, _)| matrix.row_of(id)).collect();
@@ -138,8 +138,8 @@ fn onboarding(catalog: &ServingCatalog, request: &Request<'_>) -> Result<Vec<Rec
     Ok(rows.take(request.k).map(|row| Recommendation { row, score: 0.0, reason: Reason::Onboarding }).collect())
 }
 
-fn resolve(catalog: &ServingCatalog, filter: &AttributeFilter) -> Result<tailor_core::ResolvedFilter, ApiError> {
-    catalog.matrix().resolve(filter).map_err(|e| ApiError::InvalidParameter { name: "filter", reason: e.to_string() })
+fn resolve(catalog: &ServingCatalog, filter: &AttributeFilter) -> Result<tailor_core::ResolvedFilter, EngineError> {
+    catalog.matrix().resolve(filter).map_err(EngineError::bad_input("filter"))
 }
 
 /// A candidate with its cosine to the taste in the content space and to the user-tower query in
@@ -189,7 +189,7 @@ impl<'c> Pool<'c> {
         catalog: &'c ServingCatalog,
         model: Option<&ActiveModel>,
         request: &Request<'_>,
-    ) -> Result<Option<Pool<'c>>, ApiError> {
+    ) -> Result<Option<Pool<'c>>, EngineError> {
         let Some(taste) = request.taste else { return Ok(None) };
         let content = catalog.matrix();
         let resolved = resolve(catalog, request.filter)?;
@@ -203,10 +203,9 @@ impl<'c> Pool<'c> {
         let size = (request.k * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
         let search = |exclude: &RowSet| {
             let searched = catalog.search().top_k(content, taste.as_slice(), size, exclude, &resolved);
-            let (found, method) =
-                searched.map_err(|e| ApiError::InvalidParameter { name: "query", reason: e.to_string() })?;
+            let (found, method) = searched.map_err(EngineError::bad_input("query"))?;
             metrics::record_search("content", method);
-            Ok::<_, ApiError>(found)
+            Ok::<_, EngineError>(found)
         };
         // The gender rule is applied to what the search found: leaving half the catalogue out of
         // a graph walk makes it several times slower. Only when too few are left is the search
@@ -220,21 +219,14 @@ impl<'c> Pool<'c> {
             }
             found = search(&exclude)?;
         }
-        let query = model
-            .map(|model| model.query(taste).map(|query| (model, query)))
-            .transpose()
-            .map_err(|e| ApiError::InvalidParameter { name: "taste", reason: e.to_string() })?;
+        let query = model.map(|model| model.query(taste).map(|query| (model, query))).transpose()?;
         // The model's own candidates too: items its user tower ranks high that are not among the
         // taste's nearest (what shoppers who liked such picks went on to like). Its matrix is
         // 128-d, so this walk costs half the content one.
         if let Some((model, query)) = &query {
-            let resolved = model
-                .matrix
-                .resolve(request.filter)
-                .map_err(|e| ApiError::InvalidParameter { name: "filter", reason: e.to_string() })?;
+            let resolved = model.matrix.resolve(request.filter).map_err(EngineError::bad_input("filter"))?;
             let searched = model.search.top_k(&model.matrix, query.as_slice(), size, &exclude, &resolved);
-            let (more, method) =
-                searched.map_err(|e| ApiError::InvalidParameter { name: "query", reason: e.to_string() })?;
+            let (more, method) = searched.map_err(EngineError::bad_input("query"))?;
             metrics::record_search("model", method);
             let known: HashSet<u32> = found.iter().map(|f| f.row).collect();
             let new = more.into_iter().filter(|m| !known.contains(&m.row) && wanted(m));
@@ -381,21 +373,17 @@ pub fn taste_from(
     signals: &Signals<'_>,
     text: Option<&Embedding>,
     weights: &AggregateWeights,
-) -> Result<Option<Embedding>, ApiError> {
+) -> Result<Option<Embedding>, EngineError> {
     let matrix = catalog.matrix();
     let mut aggregate = UserAggregate::new(matrix.dim());
     for (id, kind) in &signals.items {
-        let row = matrix.row_of(id).ok_or_else(|| ApiError::UnknownItem((*id).to_owned()))?;
+        let row = matrix.row_of(id).ok_or_else(|| EngineError::UnknownItem((*id).to_owned()))?;
         let vector = Embedding::from_unit(matrix.row(row).to_vec(), matrix.dim())
-            .map_err(|e| ApiError::Unreadable(format!("the vector of item {id}: {e}")))?;
-        aggregate
-            .apply(weights, *kind, None, 0, &vector)
-            .map_err(|e| ApiError::InvalidParameter { name: "liked", reason: e.to_string() })?;
+            .map_err(|e| EngineError::Internal(format!("the vector of item {id}: {e}")))?;
+        aggregate.apply(weights, *kind, None, 0, &vector).map_err(EngineError::bad_input("liked"))?;
     }
     if let Some(text) = text {
-        aggregate
-            .apply(weights, InteractionKind::Like, None, 0, text)
-            .map_err(|e| ApiError::InvalidParameter { name: "text", reason: e.to_string() })?;
+        aggregate.apply(weights, InteractionKind::Like, None, 0, text).map_err(EngineError::bad_input("text"))?;
     }
     Ok(aggregate.vector())
 }

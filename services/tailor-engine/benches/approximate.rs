@@ -22,8 +22,8 @@ use tailor_core::{
     AttributeFilter, Attributes, Embedding, FilterField, Gender, Item, ItemId, ItemMatrix, ResolvedFilter, RowSet,
     top_k,
 };
+use tailor_engine::{MatrixSearch, SearchConfig, SearchMethod, ServingCatalog};
 use tailor_models::ItemVectors;
-use tailor_ranker::{MatrixSearch, SearchConfig, SearchMethod, ServingCatalog};
 use tailor_testkit::shop::{self, CATEGORIES};
 
 const DIM: usize = 128;

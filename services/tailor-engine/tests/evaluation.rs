@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tailor_core::{AggregateWeights, Attributes, Dense, Embedding, Gender, ImageRef, Item, ItemId, RatingHead, Tower};
+use tailor_engine::evaluation::{Path, PickConsistency, Score, summarise};
+use tailor_engine::{ActiveModel, RankingConfig, SearchConfig, ServingCatalog};
 use tailor_models::{ItemVectors, LoadedModel, TwoTowerWeights};
-use tailor_ranker::evaluation::{Path, PickConsistency, Score, summarise};
-use tailor_ranker::{ActiveModel, RankingConfig, SearchConfig, ServingCatalog};
 
 const TYPES: [&str; 3] = ["Shirts", "Jeans", "Watches"];
 const COLOURS: [&str; 2] = ["Black", "Blue"];

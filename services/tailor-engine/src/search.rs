@@ -14,7 +14,7 @@ use tailor_core::vector::dot;
 use tailor_core::{CoreError, ItemMatrix, ResolvedFilter, RowSet, Scored, top_k};
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
-use crate::{RankerError, metrics};
+use crate::{EngineError, metrics};
 
 /// When and how the service searches approximately.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -87,12 +87,12 @@ impl MatrixSearch {
 
     /// Builds the graph over `matrix` on every core when the matrix wants one; a million rows
     /// take minutes. Searches meanwhile are exact. `name` labels the build time in the metrics.
-    pub fn build(&self, matrix: &ItemMatrix, name: &'static str) -> Result<(), RankerError> {
+    pub fn build(&self, matrix: &ItemMatrix, name: &'static str) -> Result<(), EngineError> {
         if !self.wants_graph(matrix) || self.graph.get().is_some() {
             return Ok(());
         }
         let started = Instant::now();
-        let failed = |e: cxx::Exception| RankerError::Index(e.to_string());
+        let failed = |e: cxx::Exception| EngineError::Internal(format!("building the approximate index: {e}"));
         let options = IndexOptions {
             dimensions: matrix.dim(),
             metric: MetricKind::IP,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use tailor_core::{Embedding, ItemMatrix, ItemMatrixBuilder, Tower};
 use tailor_models::{Blend, LoadedModel};
 
-use crate::{MatrixSearch, RankerError, ServingCatalog};
+use crate::{EngineError, MatrixSearch, ServingCatalog};
 
 pub struct ActiveModel {
     pub version: u64,
@@ -24,11 +24,11 @@ pub struct ActiveModel {
 }
 
 impl ActiveModel {
-    pub fn new(catalog: &ServingCatalog, loaded: LoadedModel) -> Result<ActiveModel, RankerError> {
+    pub fn new(catalog: &ServingCatalog, loaded: LoadedModel) -> Result<ActiveModel, EngineError> {
         let content = catalog.matrix();
         let towers = &loaded.towers;
         let version = loaded.manifest.version;
-        let mismatch = |what: String| RankerError::ModelMismatch { version, reason: what };
+        let mismatch = |what: String| EngineError::ModelMismatch { version, reason: what };
         if towers.user.input() != content.dim() {
             return Err(mismatch(format!(
                 "its user tower reads {} numbers but the item vectors have {}",
@@ -72,7 +72,7 @@ impl ActiveModel {
     }
 
     /// The query for a taste vector in the content space.
-    pub fn query(&self, taste: &Embedding) -> Result<Embedding, RankerError> {
+    pub fn query(&self, taste: &Embedding) -> Result<Embedding, EngineError> {
         Ok(self.user_tower.forward(taste.as_slice())?)
     }
 }

@@ -1,0 +1,19 @@
+//! Tailor's ranking engine, apart from HTTP, in the manner of qdrant's `segment` crate: the
+//! served catalogue with its filter rows, exact and approximate top-K over the content and the
+//! model's matrices, the active Two-Tower model run in plain Rust, the ranking that blends it with
+//! what a visitor picked, and the pick-consistency evaluation that chooses that blend. Callers
+//! (the HTTP service, the trainer, the evaluation) map [`EngineError`] once.
+
+mod catalog;
+mod error;
+pub mod evaluation;
+pub mod metrics;
+mod model;
+mod recommend;
+mod search;
+
+pub use catalog::ServingCatalog;
+pub use error::EngineError;
+pub use model::ActiveModel;
+pub use recommend::{Pool, RankingConfig, Reason, Recommendation, Request, Signals, Weights, recommend, taste_from};
+pub use search::{MatrixSearch, SearchConfig, SearchMethod};
