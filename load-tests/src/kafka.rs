@@ -14,7 +14,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use tailor_events::{Event, EventSource, Interaction, InteractionKind, SingleObject, SubjectKind, WireFormat};
-use tailor_kafka::{KafkaConfig, KafkaLog};
+use tailor_log::kafka::{KafkaConfig, KafkaLog};
 use tailor_log::{EventLog, Message};
 
 use crate::freshness::{Probe, Probers, recommended_ids};
@@ -77,9 +77,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     crate::check_loopback_brokers(&args.brokers)?;
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let items = catalogue_ids(&agent, &args.url)?;
-    let log = Arc::new(
-        KafkaLog::connect(KafkaConfig::new(args.brokers.clone(), "tailor-load")).context("connecting to Kafka")?,
-    );
+    let log =
+        Arc::new(KafkaLog::connect(&args.brokers, KafkaConfig::new("tailor-load")).context("connecting to Kafka")?);
     let wire = SingleObject;
     let mut rng = StdRng::seed_from_u64(args.seed);
     let visitor = |n: usize| format!("load-{:x}-{n:05}", args.seed);

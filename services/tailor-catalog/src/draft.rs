@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use tailor_core::{Attributes, Gender, Item, ItemId, Modality, Price};
+use tailor_core::{CheckedAttributes, Item, ItemId, Modality, RawAttributes};
 
 use crate::images::{ImageSource, Probe, probe};
 use crate::records::Fields;
@@ -14,16 +14,7 @@ pub(crate) struct Draft {
     pub title: Option<String>,
     pub description: Option<String>,
     pub image: Option<ImageSource>,
-    pub gender: Option<String>,
-    pub category: Option<String>,
-    pub sub_category: Option<String>,
-    pub article_type: Option<String>,
-    pub colour: Option<String>,
-    pub season: Option<String>,
-    pub usage: Option<String>,
-    pub year: Option<String>,
-    pub price: Option<String>,
-    pub brand: Option<String>,
+    pub attributes: RawAttributes,
 }
 
 /// A valid row: the item, and what was noticed but did not stop it.
@@ -47,22 +38,7 @@ impl Draft {
     /// or an unrecognised gender only drop that value, with a warning.
     pub fn validate(self, base_dir: &Path) -> Result<Accepted, String> {
         let id = ItemId::new(self.id.ok_or("id is empty")?).map_err(|e| e.to_string())?;
-        let price = self
-            .price
-            .map(|p| {
-                let value: f64 = p
-                    .trim_start_matches(['$', '€', '£'])
-                    .parse()
-                    .map_err(|_| format!("price {p:?} is not a number"))?;
-                Price::new(value).map_err(|e| e.to_string())
-            })
-            .transpose()?;
-        let year = self.year.map(|y| y.parse::<u16>().map_err(|_| format!("year {y:?} is not a year"))).transpose()?;
-
-        let mut warnings = Vec::new();
-        let gender = self
-            .gender
-            .and_then(|g| Gender::parse(&g).map_err(|e| warnings.push(format!("{e}: gender left empty"))).ok());
+        let CheckedAttributes { attributes, mut warnings } = self.attributes.check().map_err(|e| e.to_string())?;
         let image = match probe(self.image.unwrap_or(ImageSource::None), base_dir) {
             Probe::Found(image) => Some(image),
             Probe::Absent => None,
@@ -70,18 +46,6 @@ impl Draft {
                 warnings.push(format!("{reason}: item kept without a photo"));
                 None
             }
-        };
-        let attributes = Attributes {
-            gender,
-            category: self.category,
-            sub_category: self.sub_category,
-            article_type: self.article_type,
-            colour: self.colour,
-            season: self.season,
-            usage: self.usage,
-            year,
-            price,
-            brand: self.brand,
         };
         let item =
             Item::new(id, self.title, self.description, image, attributes).map_err(|e| match warnings.as_slice() {

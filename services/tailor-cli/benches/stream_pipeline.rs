@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tailor_core::AggregateWeights;
 use tailor_events::{Event, EventSource, Interaction, InteractionKind, SingleObject, SubjectKind, encode};
-use tailor_kafka::{KafkaConfig, KafkaLog};
+use tailor_log::kafka::{KafkaConfig, KafkaLog};
 use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, EventLog, Message, TopicConfig};
 use tailor_stream::{ItemVectors, Source, StreamConsumer, SubjectKey, VisitorStates};
 use tailor_testkit::broker::{Broker, Storage};
@@ -179,6 +179,7 @@ struct CountingAllocator;
 
 static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
 
+#[allow(unsafe_code, reason = "a global allocator that counts live bytes around the system one")]
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
@@ -260,7 +261,7 @@ fn main() {
         let broker = Broker::start(storage);
         let kafka = |topics: &[TopicConfig; 2]| -> Arc<dyn EventLog> {
             let group = format!("bench-{}", topics[0].name);
-            let log = KafkaLog::connect(KafkaConfig::new(broker.address(), group)).unwrap();
+            let log = KafkaLog::connect(&broker.address(), KafkaConfig::new(group)).unwrap();
             log.ensure_topics(topics).unwrap();
             Arc::new(log)
         };

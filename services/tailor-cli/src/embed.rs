@@ -1,23 +1,19 @@
 //! `tailor embed`: item vectors for the whole catalogue, written where the consumer and the
 //! ranking service read them.
 
-use std::sync::Mutex;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use std::path::PathBuf;
-
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use tailor_catalog::CatalogStore;
-use tailor_core::Embedding;
-use tailor_embed::{
-    Clip, EfficientNetLite0, EmbedOptions, Extractor, FeatureCache, JointConfig, MiniLm, ModelFiles, Progress,
-    SpaceChoice, Stage, best_device, embed_catalogue, keep_freed_memory,
-};
-use tailor_stream::ItemVectors;
-
 use tailor_config::Config;
+use tailor_embed::{
+    Clip, EfficientNetLite0, EmbedOptions, Extractor, FeatureCache, JointConfig, MiniLm, ModelFiles, SpaceChoice,
+    best_device, embed_catalogue, keep_freed_memory,
+};
+
+use crate::progress::Bar;
 
 #[derive(Args)]
 pub struct EmbedArgs {
@@ -40,73 +36,6 @@ pub struct EmbedArgs {
 enum EncoderChoice {
     Offline,
     Clip,
-}
-
-/// Shows each stage as a bar with items/s and the time left; where stderr is not a terminal (a
-/// log file, CI), a line at every tenth of the way instead.
-struct Bar(Mutex<Option<ProgressBar>>);
-
-fn log_line(bar: &ProgressBar) {
-    let eta = bar.eta().as_secs();
-    eprintln!(
-        "{} {}/{} ({:.0}/s, ETA {}m{:02}s)",
-        bar.message(),
-        bar.position(),
-        bar.length().unwrap_or(0),
-        bar.per_sec(),
-        eta / 60,
-        eta % 60
-    );
-}
-
-impl Progress for Bar {
-    fn start(&self, stage: Stage, total: u64, cached: u64) {
-        let name = match stage {
-            Stage::Texts => "texts ",
-            Stage::Photos => "photos",
-        };
-        let bar = ProgressBar::new(total).with_message(format!("{name} ({cached} cached)"));
-        bar.set_style(
-            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}")
-                .expect("a valid template")
-                .progress_chars("=> "),
-        );
-        bar.set_position(cached);
-        bar.reset_eta();
-        *self.0.lock().expect("progress lock") = Some(bar);
-    }
-
-    fn advance(&self, count: u64) {
-        if let Some(bar) = self.0.lock().expect("progress lock").as_ref() {
-            let tenth = bar.length().unwrap_or(0).div_ceil(10).max(1);
-            let before = bar.position() / tenth;
-            bar.inc(count);
-            if bar.is_hidden() && bar.position() / tenth > before {
-                log_line(bar);
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = self.0.lock().expect("progress lock").take() {
-            bar.finish();
-            if bar.is_hidden() {
-                log_line(&bar);
-            }
-        }
-    }
-}
-
-fn item_vectors(ids: &[tailor_core::ItemId], matrix: &tch::Tensor) -> anyhow::Result<ItemVectors> {
-    let dim = matrix.size().get(1).copied().unwrap_or(0) as usize;
-    let mut vectors = ItemVectors::new(dim);
-    let count = ids.len() * dim;
-    let mut flat = vec![0f32; count];
-    matrix.copy_data(&mut flat, count);
-    for (id, row) in ids.iter().zip(flat.chunks_exact(dim.max(1))) {
-        vectors.insert(id.clone(), Embedding::new(row.to_vec(), dim)?)?;
-    }
-    Ok(vectors)
 }
 
 pub fn run(config: &Config, args: EmbedArgs) -> anyhow::Result<()> {
@@ -132,7 +61,7 @@ pub fn run(config: &Config, args: EmbedArgs) -> anyhow::Result<()> {
         evaluate: args.evaluate,
         ..EmbedOptions::default()
     };
-    let progress = Bar(Mutex::new(None));
+    let progress = Bar::default();
     let embedding = match (args.encoder, &args.model_dir) {
         (EncoderChoice::Clip, Some(dir)) => {
             let clip = Clip::load(dir, device).with_context(|| format!("loading CLIP from {}", dir.display()))?;
@@ -158,13 +87,7 @@ pub fn run(config: &Config, args: EmbedArgs) -> anyhow::Result<()> {
     }
     let dim = embedding.vectors.size()[1] as usize;
     let output = paths.item_vectors();
-    item_vectors(&embedding.ids, &embedding.vectors)?.save(&output)?;
-    // Items embedded from one modality alone, for the cold-start evaluation's baselines.
-    let single_modality =
-        [(paths.text_only_vectors(), &embedding.text_only), (paths.photo_only_vectors(), &embedding.photo_only)];
-    for (path, (ids, vectors)) in single_modality {
-        item_vectors(ids, vectors)?.save(&path)?;
-    }
+    embedding.save(&output, &paths.text_only_vectors(), &paths.photo_only_vectors())?;
 
     let space = match embedding.temperature {
         Some(t) => format!("joint space {} (temperature {t:.4})", if embedding.trained { "trained" } else { "loaded" }),

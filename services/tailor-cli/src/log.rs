@@ -3,7 +3,8 @@
 use anyhow::{Context, bail};
 use clap::Subcommand;
 
-use tailor_config::{Config, LogBackend};
+use tailor_config::Config;
+use tailor_log::LogUrl;
 
 #[derive(Subcommand)]
 pub enum LogCommand {
@@ -16,10 +17,14 @@ pub enum LogCommand {
 }
 
 pub fn run(config: &Config, command: LogCommand) -> anyhow::Result<()> {
-    if config.events.log != LogBackend::Embedded {
-        bail!("`tailor log` works on the embedded log; this configuration uses Kafka, whose brokers check their own");
-    }
-    let dir = config.paths().log();
+    let dir = match &config.events.log {
+        LogUrl::File(dir) => dir.clone().unwrap_or_else(|| config.paths().log()),
+        LogUrl::Kafka(_) => {
+            bail!(
+                "`tailor log` works on the embedded log; this configuration uses Kafka, whose brokers check their own"
+            )
+        }
+    };
     match command {
         LogCommand::Check => {
             let reports = tailor_log::check(&dir).with_context(|| format!("checking {}", dir.display()))?;

@@ -2,14 +2,13 @@
 
 mod catalog;
 mod embed;
-mod events;
 mod log;
 mod models;
 mod personas;
-mod picks;
+mod progress;
+mod report;
 mod retrain;
 mod serve;
-mod served;
 mod stream;
 mod text_encoder;
 mod train;

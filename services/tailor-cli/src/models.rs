@@ -1,8 +1,8 @@
-//! `tailor models`: list the store's versions, activate one, or roll back; each change is
-//! announced on the models topic, so running services swap to it.
+//! `tailor models`: list the store's versions, activate one, or roll back, through the model
+//! lifecycle, which announces each change on the models topic so running services swap to it.
 
 use clap::Subcommand;
-use tailor_models::ModelStore;
+use tailor_models::{ModelLifecycle, ModelStore, Target};
 
 use anyhow::Context;
 use tailor_config::Config;
@@ -30,15 +30,15 @@ pub fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> {
         Err(error) if is_held_by_another_process(&error) => return delegate(config, &command),
         Err(error) => return Err(error.into()),
     };
-    let model = match command {
-        ModelsCommand::Activate { version } => store.activate(version)?,
-        ModelsCommand::Rollback => store.rollback()?,
+    let target = match command {
+        ModelsCommand::Activate { version } => Target::Version(version),
+        ModelsCommand::Rollback => Target::Previous,
         ModelsCommand::List => unreachable!("listed above"),
     };
-    let topic = &config.events.models.name;
-    tailor_ranker::announce(log.as_ref(), wire_format(config).as_ref(), topic, &store, &model.manifest)
-        .map_err(anyhow::Error::msg)?;
-    println!("model version {} is active, and announced", model.manifest.version);
+    let lifecycle = ModelLifecycle::new(store, log, wire_format(config), &config.events.models.name);
+    // Loading it is the check here; each replica checks it against its catalogue as it swaps.
+    let (manifest, ()) = lifecycle.activate(target, |_| Ok(()))?;
+    println!("model version {} is active, and announced", manifest.version);
     Ok(())
 }
 

@@ -21,15 +21,18 @@ pub fn admin_route(config: &Config, route: &str) -> anyhow::Result<(String, Stri
     Ok((format!("http://{}/v1/admin/{route}", config.serve.addr), format!("Bearer {token}")))
 }
 
-/// Asks the service at `serve.addr` to retrain, waits for the run to end, and returns the version
-/// it published.
+/// Asks the service at `serve.addr` for a retrain (its route writes the request on the models
+/// topic, and its in-process trainer acts on it), waits for the request to end, and returns the
+/// version it published.
 pub fn delegate_to_service(config: &Config) -> anyhow::Result<u64> {
     let (url, bearer) = admin_route(config, "retrain")?;
-    println!("the embedded log is held by the running service; asking it to retrain ({url})");
-    match ureq::post(&url).header("Authorization", &bearer).send_empty() {
-        Ok(_) | Err(ureq::Error::StatusCode(409)) => {}
-        Err(error) => return Err(error).with_context(|| format!("asking {url} to retrain")),
-    }
+    println!("the embedded log is held by the running service; asking it for a retrain ({url})");
+    let asked: serde_json::Value = ureq::post(&url)
+        .header("Authorization", &bearer)
+        .send_empty()
+        .and_then(|mut response| response.body_mut().read_json())
+        .with_context(|| format!("asking {url} for a retrain"))?;
+    let request_id = asked["request_id"].as_str().context("the service named no request")?.to_owned();
     let started = Instant::now();
     while started.elapsed() < DELEGATED_TIMEOUT {
         thread::sleep(Duration::from_millis(500));
@@ -38,11 +41,12 @@ pub fn delegate_to_service(config: &Config) -> anyhow::Result<u64> {
             .call()
             .and_then(|mut response| response.body_mut().read_json())
             .with_context(|| format!("asking {url} how the retrain goes"))?;
-        if status["running"] == false {
-            if let Some(error) = status["last_error"].as_str() {
-                anyhow::bail!("the service's retrain failed: {error}");
-            }
-            return status["last_version"].as_u64().context("the service reports no published version");
+        let requests = status["requests"].as_array().into_iter().flatten();
+        let Some(request) = requests.rev().find(|r| r["request_id"] == request_id.as_str()) else { continue };
+        match request["state"].as_str() {
+            Some("published") => return request["version"].as_u64().context("a published request names no version"),
+            Some("failed") => anyhow::bail!("the service's retrain failed: {}", request["detail"]),
+            _ => {}
         }
     }
     anyhow::bail!("the retrain did not finish within {} s; see the service's log", DELEGATED_TIMEOUT.as_secs())

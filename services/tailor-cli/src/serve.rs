@@ -6,17 +6,10 @@ use std::sync::Arc;
 
 use tailor_config::Config;
 use tailor_core::TextQuery;
-use tailor_embed::{FreeTextEncoder, SharedFreeTextEncoder};
 use tailor_serve::Roles;
+use tailor_trainer::pipeline::free_text_encoder;
 
-use crate::train::InProcessTraining;
-
-/// The free-text encoder over `tailor embed`'s joint space, when it loads.
-pub fn free_text_encoder(config: &Config) -> anyhow::Result<SharedFreeTextEncoder> {
-    let paths = config.paths();
-    let encoder = FreeTextEncoder::load(&paths.joint_space(), config.embed.models_dir.as_deref(), config.embed.dim)?;
-    Ok(SharedFreeTextEncoder::new(encoder))
-}
+use crate::train::ConfiguredTraining;
 
 pub fn run(config: &Config) -> anyhow::Result<()> {
     let text_query = match free_text_encoder(config) {
@@ -26,7 +19,8 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
             None
         }
     };
-    let trainer = Some(Arc::new(InProcessTraining(config.clone())) as _);
+    let item_attributes = config.train.model.item_attributes;
+    let trainer = Some(Arc::new(ConfiguredTraining { config: config.clone(), item_attributes }) as _);
     tailor_serve::run(config, Roles { text_query, trainer })?;
     Ok(())
 }

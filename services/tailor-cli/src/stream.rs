@@ -36,11 +36,7 @@ pub fn run(config: &Config, command: StreamCommand) -> anyhow::Result<()> {
         format!("loading item vectors from {} (compute them first, or pass --item-vectors)", items_path.display())
     })?;
     if let Some(addr) = config.stream.metrics_addr {
-        metrics_exporter_prometheus::PrometheusBuilder::new()
-            .with_http_listener(addr)
-            .install()
-            .with_context(|| format!("serving metrics on {addr}"))?;
-        tailor_stream::metrics::describe();
+        tailor_config::serve_metrics(addr, &[tailor_stream::metrics::describe])?;
     }
     let states = Arc::new(VisitorStates::with_limits(items.dim(), AggregateWeights::default(), config.stream.limits));
     let snapshot_path = config.snapshot_path();

@@ -9,7 +9,7 @@ use anyhow::Context;
 use tailor_config::Config;
 use tailor_ranker::{TEXT_VECTOR_ROUTE, serve_text_encoder};
 
-use crate::serve::free_text_encoder;
+use tailor_trainer::pipeline::free_text_encoder;
 
 pub fn run(config: &Config) -> anyhow::Result<()> {
     let encoder = Arc::new(free_text_encoder(config)?);

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tailor_events::{Event, Interaction};
+use tailor_log::kafka::{KafkaConfig, KafkaLog};
 use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, EventLog, TopicConfig};
 use tailor_stream::ItemVectors;
 use tailor_testkit::broker::{Broker, Storage};
@@ -35,13 +36,13 @@ fn shop(dir: &Path, log: &str, brokers: &str) -> PathBuf {
     let csv = common::write_shirts_and_watches(dir);
     common::run(common::tailor(&data).args(["ingest", "--format", "generic"]).arg(&csv));
     common::run(common::tailor(&data).arg("embed"));
+    let url = if log == "kafka" { format!("kafka://{brokers}") } else { "file:".to_owned() };
     let config = format!(
         r#"data_dir = "{data}"
 [events]
-log = "{log}"
+log = "{url}"
 segment_bytes = 16384
 [events.kafka]
-brokers = "{brokers}"
 group_id = "chaos"
 properties = [["message.timeout.ms", "30000"]]
 [events.interactions]
@@ -276,9 +277,9 @@ fn acknowledged_events_survive_kills_of_the_service_and_the_broker_exactly_once(
     service.server.stop();
 
     let answers = visitors.answers.lock().unwrap();
-    let mut kafka = tailor_kafka::KafkaConfig::new(broker.address(), "chaos-check");
+    let mut kafka = KafkaConfig::new("chaos-check");
     kafka.properties.push(("message.timeout.ms".to_owned(), "30000".to_owned()));
-    let log = tailor_kafka::KafkaLog::connect(kafka).unwrap();
+    let log = KafkaLog::connect(&broker.address(), kafka).unwrap();
     log.ensure_topics(&[TopicConfig::new(INTERACTIONS, 3)]).unwrap();
     let events = logged(&log, INTERACTIONS);
     let in_log: HashSet<&str> = events.iter().map(|e| e.event_id.as_str()).collect();

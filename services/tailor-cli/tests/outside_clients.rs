@@ -31,8 +31,7 @@ const LIKED: [&str; 2] = ["i2", "i3"];
 
 fn tailor(data_dir: &Path, broker: &Broker, topics: &str) -> Command {
     let mut cmd = common::tailor(data_dir);
-    cmd.env("TAILOR_EVENTS__LOG", "kafka")
-        .env("TAILOR_EVENTS__KAFKA__BROKERS", broker.address())
+    cmd.env("TAILOR_EVENTS__LOG", format!("kafka://{}", broker.address()))
         .env("TAILOR_EVENTS__KAFKA__GROUP_ID", format!("{topics}-consumer"))
         .env("TAILOR_EVENTS__INTERACTIONS__NAME", format!("{topics}.interactions"))
         .env("TAILOR_EVENTS__DEAD_LETTERS__NAME", format!("{topics}.dead-letters"))

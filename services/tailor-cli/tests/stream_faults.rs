@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tailor_core::AggregateWeights;
 use tailor_events::Interaction;
-use tailor_kafka::{KafkaConfig, KafkaLog};
+use tailor_log::kafka::{KafkaConfig, KafkaLog};
 use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, EventLog, Message, TopicConfig};
 use tailor_stream::{DEAD_LETTER_SOURCE, ItemVectors, VisitorStates, load_snapshot};
 use tailor_testkit::broker::{Broker, Storage};
@@ -38,12 +38,12 @@ impl Setup {
         let dir = tempfile::tempdir().unwrap();
         let items = synthetic::item_vectors(500, DIM, seed);
         items.save(&dir.path().join("items.safetensors")).unwrap();
+        let url = if log == "kafka" { format!("kafka://{brokers}") } else { "file:".to_owned() };
         let config = format!(
             r#"data_dir = "{data}"
 [events]
-log = "{log}"
+log = "{url}"
 [events.kafka]
-brokers = "{brokers}"
 group_id = "fault-test"
 replication_factor = 1
 properties = [["message.timeout.ms", "60000"]]
@@ -128,9 +128,9 @@ impl Drop for Consumer {
 }
 
 fn kafka(broker: &Broker) -> Arc<KafkaLog> {
-    let mut config = KafkaConfig::new(broker.address(), "fault-test-producer");
+    let mut config = KafkaConfig::new("fault-test-producer");
     config.properties.push(("message.timeout.ms".to_owned(), "60000".to_owned()));
-    let log = KafkaLog::connect(config).unwrap();
+    let log = KafkaLog::connect(&broker.address(), config).unwrap();
     log.ensure_topics(&[TopicConfig::new(INTERACTIONS, 3), TopicConfig::new(DEAD_LETTERS, 1)]).unwrap();
     Arc::new(log)
 }

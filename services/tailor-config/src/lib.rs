@@ -5,9 +5,15 @@
 
 mod data_dir;
 mod log;
+mod metrics;
+mod registry;
+mod serve;
 
 pub use data_dir::DataDir;
 pub use log::{interactions_source, is_held_by_another_process, open_log, wire_format};
+pub use metrics::{metrics_recorder, serve_metrics};
+pub use registry::HttpSchemaRegistry;
+pub use serve::{DEFAULT_SESSION_TTL_MS, RequestLimits, ServeConfig, TimestampWindow};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,8 +21,8 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
-use tailor_kafka::KafkaConfig;
-use tailor_log::{DEFAULT_SEGMENT_BYTES, TopicConfig};
+use tailor_log::kafka::KafkaConfig;
+use tailor_log::{DEFAULT_SEGMENT_BYTES, LogUrl, TopicConfig};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -27,6 +33,8 @@ pub enum ConfigError {
     Invalid { layers: String, source: Box<figment::Error> },
     #[error("{context}: {source}")]
     Log { context: String, source: tailor_log::LogError },
+    #[error("{0}")]
+    Metrics(String),
 }
 
 const DEFAULT_FILE: &str = "tailor.toml";
@@ -56,18 +64,13 @@ impl Default for Config {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LogBackend {
-    /// The embedded durable log in `DATA_DIR/log`: one machine, no broker.
-    Embedded,
-    Kafka,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventsConfig {
-    pub log: LogBackend,
+    /// Where events live: `file:` for the embedded durable log in `DATA_DIR/log` (one machine,
+    /// no broker), `file:PATH` for one elsewhere, or `kafka://HOST:PORT[,HOST:PORT...]`.
+    pub log: LogUrl,
+    /// The group, replication and client properties used on Kafka.
     pub kafka: KafkaConfig,
     /// When set (e.g. `http://registry:8081`), events use the Confluent wire format with this
     /// schema registry instead of Avro single-object encoding.
@@ -89,8 +92,8 @@ impl Default for EventsConfig {
             ..TopicConfig::new(name, partitions)
         };
         EventsConfig {
-            log: LogBackend::Embedded,
-            kafka: KafkaConfig::new("127.0.0.1:9092", "tailor-1"),
+            log: LogUrl::File(None),
+            kafka: KafkaConfig::new("tailor-1"),
             schema_registry_url: None,
             segment_bytes: DEFAULT_SEGMENT_BYTES,
             interactions: retained("tailor.interactions", 6),
@@ -167,54 +170,6 @@ impl TrainSettings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServeConfig {
-    /// Where `tailor serve` listens.
-    pub addr: SocketAddr,
-    /// Signs session tokens; several replicas must share it [default: generated once, kept in
-    /// DATA_DIR/session.key].
-    pub session_secret: Option<String>,
-    /// How long a session token is good for; then the app starts a new session.
-    pub session_ttl_ms: i64,
-    /// Bearer token for the admin routes (retrain, models, activate, rollback) and for reads of
-    /// recommendations by user id; without one they answer 401 to everyone.
-    pub admin_token: Option<String>,
-    /// The built web app (`npm run build` in frontend/), served at `/` when it is there.
-    pub app_dir: PathBuf,
-    /// Exact top-K up to a catalogue size, an approximate (HNSW) index above it.
-    pub search: tailor_engine::SearchConfig,
-    /// The photo preference, duplicate and reason thresholds of ranking.
-    pub ranking: tailor_engine::RankingConfig,
-    /// How far from the service's clock a posted event's timestamp may be.
-    pub timestamps: tailor_ranker::TimestampWindow,
-    /// Per-client rate limits, requests in flight and their time.
-    pub limits: tailor_ranker::RequestLimits,
-    /// The embedder process that answers free-text queries (`tailor text-encoder`), e.g.
-    /// `http://127.0.0.1:8090`, for `tailor-serve`; `tailor serve` runs the encoder in process.
-    pub text_encoder_url: Option<String>,
-    /// How long a free-text query waits for that process before answering 503.
-    pub text_encoder_timeout_ms: u64,
-}
-
-impl Default for ServeConfig {
-    fn default() -> Self {
-        ServeConfig {
-            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            session_secret: None,
-            session_ttl_ms: tailor_ranker::DEFAULT_SESSION_TTL_MS,
-            admin_token: None,
-            app_dir: PathBuf::from("frontend/dist"),
-            search: tailor_engine::SearchConfig::default(),
-            ranking: tailor_engine::RankingConfig::default(),
-            timestamps: tailor_ranker::TimestampWindow::default(),
-            limits: tailor_ranker::RequestLimits::default(),
-            text_encoder_url: None,
-            text_encoder_timeout_ms: 2_000,
-        }
-    }
-}
-
 impl Config {
     /// Every path under the data directory, with the configured overrides.
     pub fn paths(&self) -> DataDir {
@@ -226,8 +181,8 @@ impl Config {
     /// directory, each with its own consumer group, so each gets its own file.
     pub fn snapshot_path(&self) -> PathBuf {
         match self.events.log {
-            LogBackend::Embedded => self.paths().snapshot("visitors"),
-            LogBackend::Kafka => self.paths().snapshot(&self.events.kafka.group_id),
+            LogUrl::File(_) => self.paths().snapshot("visitors"),
+            LogUrl::Kafka(_) => self.paths().snapshot(&self.events.kafka.group_id),
         }
     }
 
@@ -295,7 +250,7 @@ mod tests {
     fn processes_on_kafka_keep_snapshots_of_their_own() {
         let mut config = Config::default();
         assert_eq!(config.snapshot_path(), Path::new("var/stream/visitors.snapshot"));
-        config.events.log = LogBackend::Kafka;
+        config.events.log = "kafka://k1:9092".parse().unwrap();
         config.events.kafka.group_id = "tailor-ranker-2".to_owned();
         assert_eq!(config.snapshot_path(), Path::new("var/stream/tailor-ranker-2.snapshot"));
         config.events.kafka.group_id = "../pod/7".to_owned();
@@ -314,10 +269,16 @@ mod tests {
             jail.set_env("TAILOR_SOMETHING_ELSE", "ignored");
             assert_eq!(Config::load(None, Overrides::default()).unwrap().data_dir, PathBuf::from("from-env"));
 
-            jail.set_env("TAILOR_EVENTS__LOG", "kafka");
+            jail.set_env("TAILOR_EVENTS__LOG", "kafka://k1:9092,k2:9092");
             jail.set_env("TAILOR_EVENTS__INTERACTIONS__PARTITIONS", "12");
             let config = Config::load(None, Overrides::default()).unwrap();
-            assert_eq!((config.events.log, config.events.interactions.partitions), (LogBackend::Kafka, 12));
+            let kafka = LogUrl::Kafka("k1:9092,k2:9092".to_owned());
+            assert_eq!((config.events.log, config.events.interactions.partitions), (kafka, 12));
+
+            jail.set_env("TAILOR_EVENTS__LOG", "kafka");
+            let err = Config::load(None, Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains("file:PATH or kafka://HOST:PORT"), "{err}");
+            jail.set_env("TAILOR_EVENTS__LOG", "file:");
 
             let flags = Overrides { data_dir: Some("from-flag".into()) };
             assert_eq!(Config::load(None, flags).unwrap().data_dir, PathBuf::from("from-flag"));

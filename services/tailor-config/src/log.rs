@@ -3,11 +3,10 @@
 use std::sync::Arc;
 
 use tailor_events::{Confluent, SingleObject, WireFormat};
-use tailor_kafka::{HttpSchemaRegistry, KafkaLog};
-use tailor_log::{EmbeddedLog, EventLog, LogError};
+use tailor_log::{EventLog, LogError, OpenOptions};
 use tailor_stream::Source;
 
-use crate::{Config, ConfigError, LogBackend};
+use crate::{Config, ConfigError, HttpSchemaRegistry};
 
 /// The interactions topic, as the streaming consumer reads it.
 pub fn interactions_source(config: &Config) -> Result<Source, ConfigError> {
@@ -27,25 +26,17 @@ pub fn wire_format(config: &Config) -> Arc<dyn WireFormat> {
     }
 }
 
+/// The log `events.log` names, with Tailor's topics (created where they are missing).
 pub fn open_log(config: &Config) -> Result<Arc<dyn EventLog>, ConfigError> {
     let events = &config.events;
     let topics = [events.interactions.clone(), events.dead_letters.clone(), events.models.clone()];
-    let failed = |context: String| move |source| ConfigError::Log { context, source };
-    Ok(match events.log {
-        LogBackend::Embedded => {
-            let dir = config.paths().log();
-            let log = EmbeddedLog::open(&dir, &topics, events.segment_bytes)
-                .map_err(failed(format!("opening the embedded event log in {}", dir.display())))?;
-            Arc::new(log)
-        }
-        LogBackend::Kafka => {
-            let brokers = &events.kafka.brokers;
-            let log =
-                KafkaLog::connect(events.kafka.clone()).map_err(failed(format!("connecting to Kafka at {brokers}")))?;
-            log.ensure_topics(&topics).map_err(failed(format!("creating topics on {brokers}")))?;
-            Arc::new(log)
-        }
-    })
+    let options = OpenOptions {
+        default_dir: config.paths().log(),
+        segment_bytes: events.segment_bytes,
+        kafka: events.kafka.clone(),
+    };
+    tailor_log::open(&events.log, &topics, &options)
+        .map_err(|source| ConfigError::Log { context: format!("opening the event log {}", events.log), source })
 }
 
 /// The embedded log's lock is held: a running `tailor serve` owns it.

@@ -13,6 +13,8 @@ pub enum CoreError {
     ItemWithoutContent { id: String },
     #[error("price {0} is not a finite, non-negative number")]
     InvalidPrice(f64),
+    #[error("{name} {value:?} is not {expected}")]
+    MalformedAttribute { name: &'static str, value: String, expected: &'static str },
     #[error("gender {0:?} is not one of men, women, boys, girls, unisex")]
     UnknownGender(String),
     #[error("vector has dimension {found}, expected {expected}")]

@@ -61,6 +61,7 @@ impl ItemMatrix {
 
     /// Asks the CPU to start loading `row` and its codes: a filtered scan's rows are scattered,
     /// and without the hint each one waits on memory in turn.
+    #[allow(unsafe_code, reason = "a prefetch hint, which never faults")]
     pub(crate) fn prefetch(&self, row: u32) {
         #[cfg(target_arch = "x86_64")]
         {

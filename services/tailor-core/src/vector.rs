@@ -13,6 +13,7 @@ const UNIT_TOLERANCE: f32 = 1e-4;
 /// Dot product. Panics if the lengths differ: callers hold dimension-checked data. On x86-64
 /// CPUs with AVX2 and FMA (checked at run time; the binary still runs on any x86-64) it uses
 /// them, which halves the time of a top-K scan.
+#[allow(unsafe_code, reason = "calls the AVX2 kernel only on a CPU that has it")]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "dot product of vectors with different dimensions");
     #[cfg(target_arch = "x86_64")]
@@ -39,6 +40,7 @@ fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
 /// Two 8-wide fused multiply-add accumulators, then the lane loop for what is left.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
+#[allow(unsafe_code, reason = "AVX2 and FMA intrinsics on unaligned loads within the slices")]
 unsafe fn dot_avx2_fma(a: &[f32], b: &[f32]) -> f32 {
     use std::arch::x86_64::{_mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_setzero_ps, _mm256_storeu_ps};
     const STEP: usize = 16;

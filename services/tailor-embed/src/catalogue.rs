@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use tailor_core::{Item, ItemId};
+use tailor_core::{Embedding, Item, ItemId};
+use tailor_models::ItemVectors;
 use tch::{Device, Kind, Tensor};
 
 use crate::joint::unit_rows;
@@ -105,6 +106,30 @@ pub struct CatalogueEmbedding {
     /// The learned joint space's temperature; `None` for a shared space.
     pub temperature: Option<f64>,
     pub evaluation: Option<Evaluation>,
+}
+
+impl CatalogueEmbedding {
+    /// Writes the fused vectors to `fused`, and each modality's alone to `text_only` and
+    /// `photo_only`, for the evaluation's baselines.
+    pub fn save(&self, fused: &Path, text_only: &Path, photo_only: &Path) -> Result<(), EmbedError> {
+        item_vectors(&self.ids, &self.vectors)?.save(fused)?;
+        item_vectors(&self.text_only.0, &self.text_only.1)?.save(text_only)?;
+        item_vectors(&self.photo_only.0, &self.photo_only.1)?.save(photo_only)?;
+        Ok(())
+    }
+}
+
+/// The rows of `matrix` ([items, dim]) as the vectors of `ids`.
+fn item_vectors(ids: &[ItemId], matrix: &Tensor) -> Result<ItemVectors, EmbedError> {
+    let dim = matrix.size().get(1).copied().unwrap_or(0) as usize;
+    let mut vectors = ItemVectors::new(dim);
+    let count = ids.len() * dim;
+    let mut flat = vec![0f32; count];
+    matrix.copy_data(&mut flat, count);
+    for (id, row) in ids.iter().zip(flat.chunks_exact(dim.max(1))) {
+        vectors.insert(id.clone(), Embedding::new(row.to_vec(), dim)?)?;
+    }
+    Ok(vectors)
 }
 
 /// What the text encoder reads for an item: its title, or its description when it has none.

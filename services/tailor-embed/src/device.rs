@@ -6,6 +6,7 @@ use tch::Device;
 /// CUDA when available, else CPU. rustc links with `--as-needed`, which drops libtorch_cuda (no
 /// symbol of it is referenced directly), so it is loaded here by hand; on a machine without it
 /// the load fails quietly and the CPU is used.
+#[allow(unsafe_code, reason = "dlopen of libtorch_cuda")]
 pub fn best_device() -> Device {
     // SAFETY: dlopen with a constant, NUL-terminated name; the handle is deliberately kept open
     // for the life of the process.
@@ -18,6 +19,7 @@ pub fn best_device() -> Device {
 /// Stops glibc from returning large blocks to the kernel after every batch. Activations of a
 /// batch of photos are tens of megabytes; by default each is mmapped and unmapped again, and the
 /// page faults that follow cost more than the convolutions (photos/s nearly tripled on CPU).
+#[allow(unsafe_code, reason = "mallopt")]
 pub fn keep_freed_memory() {
     // SAFETY: mallopt only changes allocator parameters; called before heavy allocation begins.
     unsafe {

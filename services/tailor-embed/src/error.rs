@@ -18,6 +18,8 @@ pub enum EmbedError {
     Cache { path: PathBuf, reason: String },
     #[error(transparent)]
     Core(#[from] tailor_core::CoreError),
+    #[error(transparent)]
+    Vectors(#[from] tailor_models::ModelError),
     #[error("cannot train the joint space: {0}")]
     Training(String),
 }

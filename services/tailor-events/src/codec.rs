@@ -10,7 +10,7 @@ use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
 use serde::de::DeserializeOwned;
 
-use crate::events::{Interaction, ItemUpsert, ModelPublished};
+use crate::events::{Interaction, ItemUpsert, ModelPublished, Retrain};
 use crate::schemas::{Kind, REGISTRY};
 use crate::{EventError, Fingerprint};
 
@@ -45,6 +45,7 @@ pub enum Event {
     /// Boxed: upserts are rare and large, interactions are the hot path.
     ItemUpsert(Box<ItemUpsert>),
     ModelPublished(ModelPublished),
+    Retrain(Retrain),
 }
 
 impl Event {
@@ -53,6 +54,7 @@ impl Event {
             Event::Interaction(_) => Kind::Interaction,
             Event::ItemUpsert(_) => Kind::ItemUpsert,
             Event::ModelPublished(_) => Kind::ModelPublished,
+            Event::Retrain(_) => Kind::Retrain,
         }
     }
 }
@@ -76,6 +78,7 @@ pub(crate) fn encode_datum(event: &Event) -> (Kind, Vec<u8>) {
         Event::Interaction(e) => writer.write_ser_to_vec(e),
         Event::ItemUpsert(e) => writer.write_ser_to_vec(e),
         Event::ModelPublished(e) => writer.write_ser_to_vec(e),
+        Event::Retrain(e) => writer.write_ser_to_vec(e),
     }
     // The Rust types mirror the schemas; the round-trip tests keep it that way.
     .unwrap_or_else(|e| panic!("{} does not match its schema: {e}", kind.name()));
@@ -112,6 +115,7 @@ pub(crate) fn decode_datum(kind: Kind, reader: &GenericDatumReader<'_>, datum: &
         Kind::Interaction => Event::Interaction(typed::<Interaction>(&value, schema_name)?.check()?),
         Kind::ItemUpsert => Event::ItemUpsert(Box::new(typed(&value, schema_name)?)),
         Kind::ModelPublished => Event::ModelPublished(typed(&value, schema_name)?),
+        Kind::Retrain => Event::Retrain(typed(&value, schema_name)?),
     };
     Ok(event)
 }

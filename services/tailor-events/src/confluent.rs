@@ -17,7 +17,7 @@ use crate::{Event, EventError, WireFormat};
 const MAGIC: u8 = 0;
 const HEADER_LEN: usize = 5;
 
-/// The registry's two operations Tailor uses; `tailor-kafka` speaks them over HTTP.
+/// The registry's two operations Tailor uses; `tailor_config::HttpSchemaRegistry` speaks them over HTTP.
 pub trait SchemaRegistry: Send + Sync {
     /// Registers `schema` under `subject` (registering an existing schema again is a no-op) and
     /// returns its id.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 pub use tailor_core::InteractionKind;
-use tailor_core::{ItemId, SessionId, UserId, check_rating, check_timestamp};
+use tailor_core::{Item, ItemId, RawAttributes, SessionId, UserId, check_rating, check_timestamp};
 
 use crate::EventError;
 use crate::schemas::Kind;
@@ -72,6 +72,66 @@ pub struct ItemUpsert {
     pub price: Option<f64>,
     pub brand: Option<String>,
     pub timestamp_ms: i64,
+}
+
+impl ItemUpsert {
+    /// The event of `item` as it is now; its photo is named by `image`.
+    pub fn of(item: &Item, image: Option<String>, timestamp_ms: i64) -> ItemUpsert {
+        let raw = RawAttributes::from(item.attributes());
+        ItemUpsert {
+            item_id: item.id().as_str().to_owned(),
+            title: item.title().map(str::to_owned),
+            description: item.description().map(str::to_owned),
+            image,
+            gender: raw.gender,
+            category: raw.category,
+            sub_category: raw.sub_category,
+            article_type: raw.article_type,
+            colour: raw.colour,
+            season: raw.season,
+            usage: raw.usage,
+            price: item.attributes().price.map(|p| p.value()),
+            brand: raw.brand,
+            timestamp_ms,
+        }
+    }
+
+    /// The attributes as the event carries them, for the same check ingestion makes.
+    pub fn raw_attributes(&self) -> RawAttributes {
+        RawAttributes {
+            gender: self.gender.clone(),
+            category: self.category.clone(),
+            sub_category: self.sub_category.clone(),
+            article_type: self.article_type.clone(),
+            colour: self.colour.clone(),
+            season: self.season.clone(),
+            usage: self.usage.clone(),
+            year: None,
+            price: self.price.map(|p| p.to_string()),
+            brand: self.brand.clone(),
+        }
+    }
+}
+
+/// Where a retrain request stands; each state is one event on the models topic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetrainState {
+    Requested,
+    Started,
+    Published,
+    Failed,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Retrain {
+    pub request_id: String,
+    pub state: RetrainState,
+    /// The version published, when `state` is `Published`.
+    pub version: Option<i64>,
+    /// Who asked (`Requested`), or why the run failed (`Failed`).
+    pub detail: Option<String>,
+    pub at_ms: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

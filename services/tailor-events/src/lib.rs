@@ -13,6 +13,8 @@ mod wire;
 pub use codec::{Event, decode, encode};
 pub use confluent::{Confluent, SchemaRegistry};
 pub use error::EventError;
-pub use events::{EventSource, Interaction, InteractionKind, ItemUpsert, ModelPublished, SubjectKind};
+pub use events::{
+    EventSource, Interaction, InteractionKind, ItemUpsert, ModelPublished, Retrain, RetrainState, SubjectKind,
+};
 pub use fingerprint::Fingerprint;
 pub use wire::{SingleObject, WireFormat};

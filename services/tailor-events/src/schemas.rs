@@ -13,16 +13,18 @@ pub(crate) enum Kind {
     Interaction,
     ItemUpsert,
     ModelPublished,
+    Retrain,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Interaction, Kind::ItemUpsert, Kind::ModelPublished];
+    pub const ALL: [Kind; 4] = [Kind::Interaction, Kind::ItemUpsert, Kind::ModelPublished, Kind::Retrain];
 
     pub fn name(self) -> &'static str {
         match self {
             Kind::Interaction => "interaction",
             Kind::ItemUpsert => "item_upsert",
             Kind::ModelPublished => "model_published",
+            Kind::Retrain => "retrain",
         }
     }
 }
@@ -37,7 +39,7 @@ struct Source {
 }
 
 /// Every schema source: the current ones first, then earlier versions kept for old events.
-const SOURCES: [Source; 3] = [
+const SOURCES: [Source; 4] = [
     Source {
         kind: Kind::Interaction,
         text: include_str!("../../../schemas/interaction.avsc"),
@@ -53,6 +55,7 @@ const SOURCES: [Source; 3] = [
         text: include_str!("../../../schemas/model_published.avsc"),
         earlier_fingerprint: Some(Fingerprint([0x22, 0x96, 0x8f, 0xcf, 0x7d, 0xb4, 0x43, 0x33])),
     },
+    Source { kind: Kind::Retrain, text: include_str!("../../../schemas/retrain.avsc"), earlier_fingerprint: None },
 ];
 
 pub(crate) struct Known {

@@ -28,6 +28,8 @@ pub enum LogError {
     Io { context: String, source: std::io::Error },
     #[error("broker: {0}")]
     Broker(String),
+    #[error("log URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
 }
 
 impl LogError {

@@ -1,10 +1,14 @@
 //! The event log Tailor's pipeline runs on: producers append keyed messages to partitioned topics
 //! and consumers read them back in order per partition. [`EventLog`] is the seam; the embedded,
-//! durable [`EmbeddedLog`] here is the single-machine default and `tailor-kafka` provides the same
-//! trait over a Kafka cluster.
+//! durable [`EmbeddedLog`] is the single-machine default, and with the `kafka` feature
+//! [`kafka::KafkaLog`] provides the same trait over a Kafka cluster. [`open`] chooses between them
+//! by URL.
 
 mod embedded;
 mod error;
+#[cfg(feature = "kafka")]
+pub mod kafka;
+mod open;
 mod partitioner;
 mod topic;
 
@@ -12,6 +16,7 @@ use std::time::Duration;
 
 pub use embedded::{DEFAULT_SEGMENT_BYTES, Damage, EmbeddedLog, PartitionReport, Repaired, check, repair};
 pub use error::LogError;
+pub use open::{LogUrl, OpenOptions, open};
 pub use partitioner::{murmur2, partition_for_key};
 pub use topic::TopicConfig;
 

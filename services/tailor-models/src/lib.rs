@@ -1,16 +1,22 @@
 //! Tailor's model artefacts on disk, readable without libtorch: item-vector files (the embedder's
 //! fused vectors and each model's item-tower outputs), the Two-Tower weights the trainer exports,
-//! and the versioned model store the trainer publishes to and the ranking service loads from.
+//! and the versioned model store the trainer publishes to and the ranking service loads from;
+//! and the one model lifecycle every process uses: publish, activate, roll back, announce on the
+//! models topic, follow it, and ask for retrains there and act on them.
 
 mod item_vectors;
+mod lifecycle;
 mod manifest;
+mod retrains;
 mod schedule;
 mod store;
 mod towers;
 mod train_config;
 
 pub use item_vectors::ItemVectors;
+pub use lifecycle::{ModelFeed, ModelLifecycle, ModelNews, RetrainStatus, Target};
 pub use manifest::{Blend, DataWindow, Manifest, TrainingSummary};
+pub use retrains::{SCHEDULE_CHECK, TrainingRun};
 pub use schedule::RetrainSchedule;
 pub use store::{LoadedModel, ModelStore, PublishedModel, StoredVersion, TrainingLock};
 pub use towers::TwoTowerWeights;
@@ -34,6 +40,12 @@ pub enum ModelError {
     NoActiveModel,
     #[error("nothing to roll back to: version {0} was the first one activated")]
     NothingToRollBack(u64),
+    #[error("model version {version} refused, the active one stays: {reason}")]
+    Refused { version: u64, reason: String },
+    #[error("the models topic: {0}")]
+    Log(#[from] tailor_log::LogError),
+    #[error("a model event: {0}")]
+    Event(#[from] tailor_events::EventError),
     #[error("another training run holds {path}; two retrains never run at once")]
     TrainingInProgress { path: PathBuf },
     #[error(transparent)]

@@ -1,33 +1,14 @@
-use std::collections::BTreeMap;
-
-use tailor_core::{Dense, Embedding, ItemId, RatingHead, Tower};
-use tailor_models::{ItemVectors, ModelError, ModelStore, PublishedModel};
-
-fn model(seed: f32) -> PublishedModel {
-    let layer = |output: usize, input: usize| {
-        let weights = (0..output * input).map(|i| ((i as f32 + seed) * 0.7).cos()).collect();
-        Dense::new(weights, vec![0.0; output], input).unwrap()
-    };
-    let towers = tailor_models::TwoTowerWeights {
-        user: Tower::new(vec![layer(2, 3)]).unwrap(),
-        item: Tower::new(vec![layer(2, 3)]).unwrap(),
-        head: RatingHead::new(1.0, 0.0).unwrap(),
-        vocabulary: None,
-    };
-    let mut item_vectors = ItemVectors::new(2);
-    item_vectors.insert(ItemId::new("a").unwrap(), Embedding::new(vec![1.0, seed], 2).unwrap()).unwrap();
-    let manifest = tailor_testkit::models::manifest(BTreeMap::new());
-    PublishedModel { manifest, towers, item_vectors }
-}
+use tailor_models::{ModelError, ModelStore};
+use tailor_testkit::models::published;
 
 #[test]
 fn versions_are_numbered_published_active_and_rolled_back() {
     let dir = tempfile::tempdir().unwrap();
     let store = ModelStore::open(dir.path()).unwrap();
     assert_eq!(store.active().unwrap(), None);
-    let first = store.publish(model(1.0)).unwrap();
+    let first = store.publish(published(1.0)).unwrap();
     assert_eq!((first.version, first.parent), (1, None));
-    let second = store.publish(model(2.0)).unwrap();
+    let second = store.publish(published(2.0)).unwrap();
     assert_eq!((second.version, second.parent), (2, Some(1)));
     assert_eq!(store.active().unwrap(), Some(2));
     let loaded = store.load(2).unwrap();
@@ -46,8 +27,8 @@ fn versions_are_numbered_published_active_and_rolled_back() {
 fn a_corrupt_version_is_refused_and_the_active_one_stays() {
     let dir = tempfile::tempdir().unwrap();
     let store = ModelStore::open(dir.path()).unwrap();
-    store.publish(model(1.0)).unwrap();
-    store.publish(model(2.0)).unwrap();
+    store.publish(published(1.0)).unwrap();
+    store.publish(published(2.0)).unwrap();
     store.activate(1).unwrap();
     let towers = store.version_dir(2).join("towers.safetensors");
     let bytes = std::fs::read(&towers).unwrap();
@@ -64,7 +45,7 @@ fn staging_directories_are_not_versions_and_training_is_exclusive() {
     let store = ModelStore::open(dir.path()).unwrap();
     std::fs::create_dir(dir.path().join(".staging-v000001-42")).unwrap();
     assert!(store.versions().unwrap().is_empty());
-    assert_eq!(store.publish(model(1.0)).unwrap().version, 1);
+    assert_eq!(store.publish(published(1.0)).unwrap().version, 1);
     let lock = store.lock_training().unwrap();
     assert!(matches!(store.lock_training(), Err(ModelError::TrainingInProgress { .. })));
     drop(lock);
@@ -76,7 +57,7 @@ fn a_rollback_names_its_target_first_and_skips_versions_that_no_longer_load() {
     let dir = tempfile::tempdir().unwrap();
     let store = ModelStore::open(dir.path()).unwrap();
     for seed in [1.0, 2.0, 3.0] {
-        store.publish(model(seed)).unwrap();
+        store.publish(published(seed)).unwrap();
     }
     std::fs::write(store.version_dir(2).join("towers.safetensors"), b"damaged").unwrap();
     assert_eq!(store.rollback_target().unwrap(), 1, "2 no longer loads");

@@ -1,9 +1,11 @@
-//! The admin routes, for ML ops: list model versions, activate one, roll back, start a retrain.
-//! Each needs `Authorization: Bearer ADMIN_TOKEN`; with no admin token configured they refuse
-//! everyone. Activation loads and checks the version before anything changes, swaps it in here,
-//! and announces it on the models topic so the other replicas follow.
+//! The admin routes, for ML ops: list model versions, activate one, roll back, ask for a
+//! retrain and see how retrains stand. Each needs `Authorization: Bearer ADMIN_TOKEN`; with no
+//! admin token configured they refuse everyone. Every change goes through the model lifecycle
+//! (`tailor_models::ModelLifecycle`), as the CLI's does: activation loads the version and checks
+//! it against this catalogue before the store changes, and announces it so the other replicas
+//! follow; a retrain is asked for with an event that the trainer process acts on.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
@@ -11,61 +13,18 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tailor_events::{Event, ModelPublished, WireFormat};
-use tailor_log::{EventLog, Message};
-use tailor_models::{LoadedModel, Manifest, ModelError, ModelStore};
+use tailor_engine::ActiveModel;
+use tailor_models::{ModelLifecycle, RetrainStatus, Target};
 
 use crate::sessions::bearer;
 use crate::{ApiError, Service};
 
-/// Starts a training run in the background, so serving never waits on it.
-pub trait Retrainer: Send + Sync {
-    /// Starts one unless one is running.
-    fn start(&self) -> Result<(), RetrainRefused>;
-    fn status(&self) -> RetrainStatus;
-}
-
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-pub struct RetrainStatus {
-    pub running: bool,
-    /// How the latest run ended: the version it published, or why it failed.
-    pub last_version: Option<u64>,
-    pub last_error: Option<String>,
-}
-
-#[derive(Debug)]
-pub enum RetrainRefused {
-    AlreadyRunning,
-    CannotStart(String),
-}
-
 pub struct Admin {
     /// `None` refuses every admin request.
     pub token: Option<String>,
-    pub store: ModelStore,
-    pub retrainer: Arc<dyn Retrainer>,
-    /// Where activations are announced.
-    pub models_topic: String,
-}
-
-/// Appends a model-published event naming `manifest`'s version and its directory in `store`.
-pub fn announce(
-    log: &dyn EventLog,
-    wire: &dyn WireFormat,
-    topic: &str,
-    store: &ModelStore,
-    manifest: &Manifest,
-) -> Result<(), String> {
-    let event = Event::ModelPublished(ModelPublished {
-        version: manifest.version as i64,
-        parent: manifest.parent.map(|p| p as i64),
-        location: store.version_dir(manifest.version).display().to_string(),
-        metrics: manifest.metrics.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-        created_at_ms: manifest.created_at_ms,
-    });
-    let failed = |e: String| format!("announcing model version {} on {topic}: {e}", manifest.version);
-    let payload = wire.encode(&event).map_err(|e| failed(e.to_string()))?;
-    log.append(topic, vec![Message::new(b"model".to_vec(), payload)]).map(drop).map_err(|e| failed(e.to_string()))
+    pub lifecycle: ModelLifecycle,
+    /// Retrains as the models topic tells them; the model watcher keeps it.
+    pub retrains: Mutex<RetrainStatus>,
 }
 
 /// Constant-time comparison, so response timing does not reveal the token.
@@ -86,7 +45,7 @@ type Shared = State<Arc<Service>>;
 
 pub async fn list_models(State(service): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
     authorise(&service, &headers)?;
-    let versions = service.admin.store.list().map_err(ApiError::from)?;
+    let versions = service.admin.lifecycle.store().list()?;
     let listed: Vec<serde_json::Value> = versions
         .into_iter()
         .map(|stored| match stored.manifest {
@@ -98,23 +57,15 @@ pub async fn list_models(State(service): Shared, headers: HeaderMap) -> Result<R
     Ok(Json(json!({ "serving": serving, "versions": listed })).into_response())
 }
 
-/// Checks the version `choose` picks against the catalogue, and only then makes it the store's
-/// active one (`make_active`), swaps it in here and announces it to the others; a version that
-/// does not fit leaves the store's pointer where it was. Blocking work off the workers.
-async fn switch(
-    service: Arc<Service>,
-    choose: impl FnOnce(&ModelStore) -> Result<u64, ModelError> + Send + 'static,
-    make_active: impl FnOnce(&ModelStore, u64) -> Result<LoadedModel, ModelError> + Send + 'static,
-) -> Result<Response, ApiError> {
+/// Makes `target` active through the lifecycle, checked against this catalogue first, and swaps
+/// it in here. Blocking work off the workers.
+async fn switch(service: Arc<Service>, target: Target) -> Result<Response, ApiError> {
     let version = tokio::task::spawn_blocking(move || {
-        let store = &service.admin.store;
-        let version = choose(store).map_err(ApiError::from)?;
-        let model = service.check_version(version).map_err(|e| ApiError::ModelRefused(e.to_string()))?;
-        let manifest = make_active(store, version).map_err(ApiError::from)?.manifest;
+        let catalog = &service.catalog;
+        let fits = |loaded| ActiveModel::new(catalog, loaded).map_err(|e| e.to_string());
+        let activated = service.admin.lifecycle.activate(target, fits);
+        let (manifest, model) = activated.inspect_err(|_| crate::metrics::record_model_refused())?;
         service.swap_in(model);
-        let (intake, admin) = (&service.intake, &service.admin);
-        announce(intake.log.as_ref(), intake.wire.as_ref(), &admin.models_topic, store, &manifest)
-            .map_err(ApiError::LogUnavailable)?;
         Ok::<u64, ApiError>(manifest.version)
     })
     .await
@@ -129,24 +80,26 @@ pub async fn activate(
 ) -> Result<Response, ApiError> {
     authorise(&service, &headers)?;
     let Path(version) = version.map_err(|e| ApiError::InvalidParameter { name: "version", reason: e.body_text() })?;
-    switch(service, move |store| store.manifest(version).map(|m| m.version), ModelStore::activate).await
+    switch(service, Target::Version(version)).await
 }
 
 pub async fn rollback(State(service): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
     authorise(&service, &headers)?;
-    switch(service, ModelStore::rollback_target, ModelStore::rollback_to).await
+    switch(service, Target::Previous).await
 }
 
 pub async fn retrain_status(State(service): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
     authorise(&service, &headers)?;
-    Ok(Json(service.admin.retrainer.status()).into_response())
+    let status = service.admin.retrains.lock().map_err(|_| ApiError::Internal("the retrain status".into()))?.clone();
+    Ok(Json(status).into_response())
 }
 
+/// Asks the trainer process for a retrain; requests made while one runs are served together by
+/// the next run.
 pub async fn retrain(State(service): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
     authorise(&service, &headers)?;
-    match service.admin.retrainer.start() {
-        Ok(()) => Ok((StatusCode::ACCEPTED, Json(json!({ "status": "started" }))).into_response()),
-        Err(RetrainRefused::AlreadyRunning) => Err(ApiError::RetrainRunning),
-        Err(RetrainRefused::CannotStart(reason)) => Err(ApiError::Internal(format!("the trainer: {reason}"))),
-    }
+    let request_id = tokio::task::spawn_blocking(move || service.admin.lifecycle.request_retrain("the admin route"))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "request_id": request_id }))).into_response())
 }

@@ -48,8 +48,6 @@ pub enum ApiError {
     UnknownModel(u64),
     #[error("{0}")]
     ModelRefused(String),
-    #[error("a retrain is already running")]
-    RetrainRunning,
     #[error("not ready: {0}")]
     NotReady(String),
     #[error("the streaming consumer stopped, so recommendations no longer follow events: {0}")]
@@ -82,7 +80,6 @@ impl ApiError {
             ApiError::AdminTokenRequired => (StatusCode::UNAUTHORIZED, "admin_token_required"),
             ApiError::UnknownModel(_) => (StatusCode::NOT_FOUND, "unknown_model"),
             ApiError::ModelRefused(_) => (StatusCode::CONFLICT, "model_refused"),
-            ApiError::RetrainRunning => (StatusCode::CONFLICT, "retrain_running"),
             ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             ApiError::ConsumerStopped(_) => (StatusCode::SERVICE_UNAVAILABLE, "consumer_stopped"),
             ApiError::TextEncoderUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "text_encoder_unavailable"),
@@ -108,12 +105,16 @@ impl From<ModelError> for ApiError {
     fn from(error: ModelError) -> Self {
         match error {
             ModelError::UnknownVersion(version) => ApiError::UnknownModel(version),
-            ModelError::Corrupt { .. } | ModelError::NothingToRollBack(_) | ModelError::NoActiveModel => {
-                ApiError::ModelRefused(error.to_string())
-            }
-            ModelError::TrainingInProgress { .. } => ApiError::RetrainRunning,
-            ModelError::ItemVectors { .. }
+            ModelError::Corrupt { .. }
+            | ModelError::NothingToRollBack(_)
+            | ModelError::NoActiveModel
+            | ModelError::Refused { .. } => ApiError::ModelRefused(error.to_string()),
+            ModelError::Log(_) => ApiError::LogUnavailable(error.to_string()),
+            // No admin route trains, so none meets the training lock.
+            ModelError::TrainingInProgress { .. }
+            | ModelError::ItemVectors { .. }
             | ModelError::Towers { .. }
+            | ModelError::Event(_)
             | ModelError::Core(_)
             | ModelError::Io { .. } => ApiError::Internal(error.to_string()),
         }

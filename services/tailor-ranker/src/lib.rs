@@ -15,11 +15,10 @@ mod sessions;
 mod text_encoder;
 mod views;
 
-pub use admin::{Admin, RetrainRefused, RetrainStatus, Retrainer, announce};
+pub use admin::Admin;
 pub use error::ApiError;
-pub use limits::RequestLimits;
-pub use service::{Intake, MAX_BODY_BYTES, Service, TimestampWindow, router, serve};
-pub use sessions::{DEFAULT_SESSION_TTL_MS, IssuedSession, SessionKeys};
+pub use service::{Intake, MAX_BODY_BYTES, Service, router, serve};
+pub use sessions::{IssuedSession, SessionKeys};
 pub use text_encoder::{
     RemoteTextEncoder, TEXT_VECTOR_ROUTE, TextRequest, TextVector, serve_text_encoder, text_encoder_router,
 };

@@ -13,39 +13,11 @@ use axum::middleware::Next;
 use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
+use tailor_config::RequestLimits;
+
 use crate::ApiError;
-
-/// `serve.limits`: zero turns a rate limit off.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RequestLimits {
-    /// Longest a request may take, waiting for a slot included.
-    pub timeout_ms: u64,
-    /// Requests handled at once; more wait for a slot until their timeout.
-    pub max_in_flight: usize,
-    /// `POST /v1/sessions` per client address, sustained, and the burst allowed above it.
-    pub sessions_per_second: u32,
-    pub sessions_burst: u32,
-    /// `POST /v1/events` requests per client address, sustained, and the burst above it.
-    pub event_posts_per_second: u32,
-    pub event_posts_burst: u32,
-}
-
-impl Default for RequestLimits {
-    fn default() -> Self {
-        RequestLimits {
-            timeout_ms: 10_000,
-            max_in_flight: 512,
-            sessions_per_second: 20,
-            sessions_burst: 200,
-            event_posts_per_second: 100,
-            event_posts_burst: 300,
-        }
-    }
-}
 
 /// The bound on requests in flight and their time, shared by every route.
 #[derive(Clone)]

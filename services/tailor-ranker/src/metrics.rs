@@ -1,13 +1,12 @@
 //! The service's metrics, named once here with their labels.
 
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 
 /// Requests by `route` (the matched pattern) and `status`.
 pub const REQUESTS: &str = "tailor_http_requests_total";
@@ -26,25 +25,10 @@ pub const MODEL_REFUSED: &str = "tailor_model_refused_total";
 /// The serving version's offline evaluation by `slice`, `k` (revealed interactions) and `metric`.
 pub const MODEL_EVALUATION: &str = "tailor_model_evaluation";
 
-/// The process-wide Prometheus recorder, installed on first use.
+/// The process-wide Prometheus recorder, installed on first use, with the service's, the
+/// engine's and the consumer's metrics described.
 pub fn handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let handle = PrometheusBuilder::new()
-                .set_buckets_for_metric(
-                    metrics_exporter_prometheus::Matcher::Suffix("_seconds".to_owned()),
-                    &[0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0],
-                )
-                .expect("non-empty buckets")
-                .install_recorder()
-                .expect("the only recorder of the process");
-            describe();
-            tailor_engine::metrics::describe();
-            tailor_stream::metrics::describe();
-            handle
-        })
-        .clone()
+    tailor_config::metrics_recorder(&[describe, tailor_engine::metrics::describe, tailor_stream::metrics::describe])
 }
 
 fn describe() {

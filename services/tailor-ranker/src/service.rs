@@ -12,7 +12,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
-use serde::{Deserialize, Serialize};
 use tailor_core::AggregateWeights;
 use tailor_events::WireFormat;
 use tailor_log::EventLog;
@@ -21,7 +20,8 @@ use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::admin::{self, Admin};
-use crate::limits::{Admission, ClientRate, RequestLimits, admit, limit_rate};
+use crate::limits::{Admission, ClientRate, admit, limit_rate};
+use tailor_config::{RequestLimits, TimestampWindow};
 use tailor_engine::{ActiveModel, RankingConfig, ServingCatalog};
 
 use crate::{ApiError, SessionKeys, api, metrics};
@@ -35,30 +35,6 @@ pub struct Intake {
     pub wire: Arc<dyn WireFormat>,
     pub topic: String,
     pub timestamps: TimestampWindow,
-}
-
-/// How far from the service's clock a posted event's own timestamp may be. Events older than
-/// the topic's retention, or from a clock far ahead, would only skew the decay of the visitor's
-/// other events.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TimestampWindow {
-    pub max_past_ms: u64,
-    pub max_future_ms: u64,
-}
-
-impl Default for TimestampWindow {
-    fn default() -> Self {
-        TimestampWindow { max_past_ms: 30 * 24 * 3600 * 1000, max_future_ms: 5 * 60 * 1000 }
-    }
-}
-
-impl TimestampWindow {
-    /// The earliest and latest timestamps accepted at `now_ms`.
-    pub fn bounds(&self, now_ms: i64) -> (i64, i64) {
-        let offset = |ms: u64| i64::try_from(ms).unwrap_or(i64::MAX);
-        (now_ms.saturating_sub(offset(self.max_past_ms)), now_ms.saturating_add(offset(self.max_future_ms)))
-    }
 }
 
 pub struct Service {
@@ -123,7 +99,7 @@ impl Service {
     /// Loads `version` from the model store and checks it against the catalogue, swapping
     /// nothing; a failure is counted.
     pub fn check_version(&self, version: u64) -> Result<ActiveModel, ApiError> {
-        let loaded = self.admin.store.load(version).map_err(ApiError::from);
+        let loaded = self.admin.lifecycle.store().load(version).map_err(ApiError::from);
         let checked = loaded.and_then(|loaded| Ok(ActiveModel::new(&self.catalog, loaded)?));
         if checked.is_err() {
             metrics::record_model_refused();

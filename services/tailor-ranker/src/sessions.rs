@@ -8,9 +8,6 @@ use axum::http::{HeaderMap, header};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-/// How long a session token is good for unless configured otherwise: 30 days.
-pub const DEFAULT_SESSION_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
-
 /// The secret that signs session tokens; from configuration, or generated once and kept in the
 /// data directory so tokens survive restarts.
 #[derive(Clone)]

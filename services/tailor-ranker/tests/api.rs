@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tailor_ranker::{MAX_BODY_BYTES, TimestampWindow};
+use tailor_config::TimestampWindow;
+use tailor_ranker::MAX_BODY_BYTES;
 
 mod common;
 
@@ -213,7 +214,7 @@ async fn a_new_session_says_when_its_token_expires() {
     let (status, body) = call(&f, "POST", "/v1/sessions", None).await;
     assert_eq!(status, StatusCode::CREATED);
     let expires = body["expires_at_ms"].as_i64().unwrap();
-    assert!(expires >= before + tailor_ranker::DEFAULT_SESSION_TTL_MS, "{body}");
+    assert!(expires >= before + tailor_config::DEFAULT_SESSION_TTL_MS, "{body}");
     assert!(body["token"].as_str().unwrap().starts_with(&format!("{expires}.")), "{body}");
 }
 
@@ -435,7 +436,7 @@ async fn a_typed_description_counts_as_a_liked_item() {
 #[tokio::test]
 async fn a_client_creating_sessions_too_fast_is_told_when_to_come_back() {
     let mut f = fixture();
-    let limits = tailor_ranker::RequestLimits { sessions_per_second: 1, sessions_burst: 3, ..Default::default() };
+    let limits = tailor_config::RequestLimits { sessions_per_second: 1, sessions_burst: 3, ..Default::default() };
     std::sync::Arc::get_mut(&mut f.service).expect("only the fixture holds it").limits = limits;
     // One router, as a running service has: its allowance is kept between requests.
     let router = tailor_ranker::router(f.service.clone(), None);

@@ -2,16 +2,17 @@
 //! rollback, refusal of a corrupt version, and requests in flight finishing on their model.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
+use tailor_log::EventLog;
 
 use axum::http::StatusCode;
 use tailor_core::{Dense, Embedding, RatingHead, Tower};
-use tailor_models::{Blend, ItemVectors, Manifest, PublishedModel, TwoTowerWeights};
+use tailor_events::RetrainState;
+use tailor_models::{Blend, ItemVectors, Manifest, ModelNews, PublishedModel, TwoTowerWeights};
 use tailor_ranker::Service;
 
 mod common;
 
-use common::{ADMIN_TOKEN, DIM, Fixture, call, call_as, error_code, fixture, fixture_with_admin_token};
+use common::{ADMIN_TOKEN, DIM, Fixture, MODELS_TOPIC, call, call_as, error_code, fixture, fixture_with_admin_token};
 
 const OUT: usize = 8;
 
@@ -43,7 +44,7 @@ fn publish_reading(service: &Service, seed: f32, user_input: usize) -> u64 {
     // All the weight on the model, so its ranking shows through.
     let blend = Blend { model_weight: vec![1.0], attribute_weight: vec![0.0] };
     let manifest = Manifest { blend: Some(blend), ..tailor_testkit::models::manifest(metrics) };
-    service.admin.store.publish(PublishedModel { manifest, towers, item_vectors }).unwrap().version
+    service.admin.lifecycle.store().publish(PublishedModel { manifest, towers, item_vectors }).unwrap().version
 }
 
 async fn admin(f: &Fixture, method: &str, uri: &str) -> (StatusCode, serde_json::Value) {
@@ -67,7 +68,7 @@ async fn admin_routes_need_the_token_and_do_nothing_without_it() {
         let (status, _) = call_as(&f, Some("a wrong token"), method, uri, None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
     }
-    assert_eq!(f.retrainer.started.load(Ordering::Acquire), 0);
+    assert_eq!(f.log.end_offsets(MODELS_TOPIC).unwrap(), [0], "nothing was announced or asked for");
     assert!(f.service.model.load().is_none(), "nothing was activated");
 
     let disabled = fixture_with_admin_token(None);
@@ -131,13 +132,13 @@ async fn a_corrupt_version_is_refused_and_the_serving_one_stays() {
     publish(&f.service, 0.3);
     publish(&f.service, 0.9);
     admin(&f, "POST", "/v1/admin/models/1/activate").await;
-    let towers = f.service.admin.store.version_dir(2).join("towers.safetensors");
+    let towers = f.service.admin.lifecycle.store().version_dir(2).join("towers.safetensors");
     std::fs::write(&towers, b"not safetensors").unwrap();
     let (status, body) = admin(&f, "POST", "/v1/admin/models/2/activate").await;
     assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "model_refused"));
     assert!(body["error"]["message"].as_str().unwrap().contains("towers.safetensors"), "{body}");
     assert_eq!(f.service.model.load().as_ref().unwrap().version, 1);
-    assert_eq!(f.service.admin.store.active().unwrap(), Some(1));
+    assert_eq!(f.service.admin.lifecycle.store().active().unwrap(), Some(1));
     assert!(f.service.load_version(2).is_err());
     assert_eq!(f.service.model.load().as_ref().unwrap().version, 1);
 }
@@ -154,10 +155,10 @@ async fn a_version_that_does_not_fit_the_catalogue_leaves_the_store_as_it_was() 
     assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "model_refused"));
     assert!(body["error"]["message"].as_str().unwrap().contains("user tower reads"), "{body}");
     // Checked before the pointer moved, so a restart still serves version 1.
-    assert_eq!(f.service.admin.store.active().unwrap(), Some(1));
+    assert_eq!(f.service.admin.lifecycle.store().active().unwrap(), Some(1));
     assert_eq!(f.service.model.load().as_ref().unwrap().version, 1);
     // A rollback whose target does not fit is refused the same way.
-    let store = &f.service.admin.store;
+    let store = f.service.admin.lifecycle.store();
     store.activate(2).unwrap();
     store.activate(3).unwrap();
     f.service.load_version(3).unwrap();
@@ -250,17 +251,25 @@ async fn send(router: &axum::Router, uri: &str, body: Option<&str>) -> (StatusCo
     (status, serde_json::from_slice(&bytes).unwrap())
 }
 
+/// The route asks for a retrain on the models topic, for the trainer process to act on; the
+/// status shows what the replica has read there.
 #[tokio::test]
-async fn a_retrain_starts_once_at_a_time() {
+async fn a_retrain_is_asked_for_on_the_models_topic() {
     let f = fixture();
+    let (status, body) = admin(&f, "GET", "/v1/admin/retrain").await;
+    assert_eq!(
+        (status, body["running"].as_bool(), body["requests"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(false), Some(0))
+    );
     let (status, body) = admin(&f, "POST", "/v1/admin/retrain").await;
-    assert_eq!((status, body["status"].as_str()), (StatusCode::ACCEPTED, Some("started")));
-    let (status, body) = admin(&f, "POST", "/v1/admin/retrain").await;
-    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "retrain_running"));
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let request_id = body["request_id"].as_str().unwrap();
+    let history = f.service.admin.lifecycle.history().unwrap();
+    let [ModelNews::Retrain(asked)] = &history[..] else { panic!("one retrain event: {history:?}") };
+    assert_eq!((asked.request_id.as_str(), asked.state), (request_id, RetrainState::Requested));
+    assert_eq!(asked.detail.as_deref(), Some("the admin route"));
+
+    f.service.admin.retrains.lock().unwrap().apply(asked);
     let (_, body) = admin(&f, "GET", "/v1/admin/retrain").await;
-    assert_eq!(body["running"], true);
-    f.retrainer.running.store(false, Ordering::Release);
-    let (status, _) = admin(&f, "POST", "/v1/admin/retrain").await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    assert_eq!(f.retrainer.started.load(Ordering::Acquire), 2);
+    assert_eq!((body["running"].as_bool(), body["requests"][0]["state"].as_str()), (Some(true), Some("requested")));
 }

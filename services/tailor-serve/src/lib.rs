@@ -3,12 +3,11 @@
 //! versions. What runs libtorch (an in-process trainer, the free-text encoder) comes in through
 //! [`Roles`], so the `tailor-serve` binary serves without it.
 
-mod retrain;
 mod session_key;
 mod watch;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -16,15 +15,13 @@ use tailor_catalog::CatalogStore;
 use tailor_config::Config;
 use tailor_core::{AggregateWeights, TextQuery};
 use tailor_engine::ServingCatalog;
-use tailor_models::ModelStore;
-use tailor_ranker::{Admin, Intake, Retrainer, Service, SessionKeys};
+use tailor_models::{ModelLifecycle, ModelStore, TrainingRun};
+use tailor_ranker::{Admin, Intake, Service, SessionKeys};
 
-use crate::retrain::InProcessRetrainer;
 use tailor_stream::{ItemVectors, StreamConsumer, VisitorStates, consume, stop_on_signals};
 use thiserror::Error;
 
-pub use retrain::TrainingRun;
-pub use watch::{SCHEDULE_CHECK, schedule_retrains, watch_models};
+pub use watch::follow_models;
 
 #[derive(Debug, Error)]
 pub enum ServeError {
@@ -60,7 +57,8 @@ impl ServeError {
 pub struct Roles {
     /// Answers free-text queries: the encoder in process, or a client of an embedder process.
     pub text_query: Option<Box<dyn TextQuery>>,
-    /// Retrains in this process, on the admin route and on the schedule.
+    /// Acts on retrain requests and the schedule in this process (`tailor serve`); elsewhere
+    /// the trainer process (`tailor train --watch`) does.
     pub trainer: Option<Arc<dyn TrainingRun>>,
 }
 
@@ -96,17 +94,14 @@ pub fn run(config: &Config, roles: Roles) -> Result<(), ServeError> {
         vectors.dim(),
         snapshot.map_or(0, |s| s.visitors)
     );
-    let log = source.log.clone();
-    let retrainer =
-        roles.trainer.map(|trainer| Arc::new(InProcessRetrainer::new(trainer, log.clone())) as Arc<dyn Retrainer>);
+    let (log, wire) = (source.log.clone(), source.wire.clone());
+    let lifecycle = || -> Result<ModelLifecycle, ServeError> {
+        let store = ModelStore::open(&paths.models())?;
+        Ok(ModelLifecycle::new(store, log.clone(), wire.clone(), &config.events.models.name))
+    };
     let timestamps = config.serve.timestamps.clone();
     let intake = Intake { log: source.log, wire: source.wire, topic: source.topic, timestamps };
-    let admin = Admin {
-        token: config.serve.admin_token.clone(),
-        store: ModelStore::open(&paths.models())?,
-        retrainer: retrainer.clone().unwrap_or_else(|| Arc::new(watch::ElsewhereTrainer)),
-        models_topic: config.events.models.name.clone(),
-    };
+    let admin = Admin { token: config.serve.admin_token.clone(), lifecycle: lifecycle()?, retrains: Mutex::default() };
     let sessions = SessionKeys::new(session_key::session_secret(config)?, config.serve.session_ttl_ms);
     let mut service = Service::new(catalog, visitors, intake, sessions, admin);
     service.ranking = config.serve.ranking.clone();
@@ -116,7 +111,7 @@ pub fn run(config: &Config, roles: Roles) -> Result<(), ServeError> {
         println!("free-text queries are off: no text encoder (serve.text_encoder_url)");
     }
     let service = Arc::new(service);
-    match service.admin.store.active()? {
+    match service.admin.lifecycle.store().active()? {
         Some(version) => match service.load_version(version) {
             Ok(()) => println!("ranking with model version {version}"),
             Err(error) => eprintln!("model version {version} refused; ranking by content vectors: {error}"),
@@ -134,19 +129,17 @@ pub fn run(config: &Config, roles: Roles) -> Result<(), ServeError> {
 
     let stop = stop_on_signals()?;
     let watcher = {
-        let (service, log, topic, stop) =
-            (service.clone(), log.clone(), config.events.models.name.clone(), stop.clone());
-        thread::spawn(move || watch_models(&service, log.as_ref(), &topic, &stop))
+        let (service, stop) = (service.clone(), stop.clone());
+        thread::spawn(move || follow_models(&service, &stop))
     };
-    let schedule = config.train.schedule();
-    let scheduler = retrainer.filter(|_| schedule.is_set()).map(|retrainer| {
-        let (store, log, topic, stop) =
-            (ModelStore::open(&paths.models()), log.clone(), config.events.interactions.name.clone(), stop.clone());
-        thread::spawn(move || match store {
-            Ok(store) => schedule_retrains(&schedule, &store, log.as_ref(), &topic, retrainer.as_ref(), &stop),
-            Err(error) => eprintln!("no retrain schedule: {error}"),
-        })
-    });
+    let trainer = match roles.trainer {
+        Some(run) => {
+            let (lifecycle, schedule, stop) = (lifecycle()?, config.train.schedule(), stop.clone());
+            let interactions = config.events.interactions.name.clone();
+            Some(thread::spawn(move || lifecycle.serve_retrains(run.as_ref(), &schedule, &interactions, &stop)))
+        }
+        None => None,
+    };
     let interval = Duration::from_millis(config.stream.snapshot_interval_ms);
     let consumer_thread = {
         let (service, stop) = (service.clone(), stop.clone());
@@ -167,8 +160,10 @@ pub fn run(config: &Config, roles: Roles) -> Result<(), ServeError> {
     let served = serve_http(config, service, &stop);
     // However serving ended, the consumer stops and writes its final snapshot.
     stop.store(true, Ordering::Relaxed);
-    if let Some(scheduler) = scheduler {
-        scheduler.join().expect("the scheduler thread does not panic");
+    if let Some(trainer) = trainer
+        && let Err(error) = trainer.join().expect("the trainer thread does not panic")
+    {
+        eprintln!("the in-process trainer stopped: {error}");
     }
     watcher.join().expect("the model watcher does not panic")?;
     let consumed =

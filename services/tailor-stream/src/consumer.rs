@@ -207,8 +207,8 @@ impl StreamConsumer {
         let interaction = match event {
             Event::Interaction(interaction) => interaction,
             Event::ItemUpsert(_) => return Err(format!("an item upsert does not belong on topic {}", self.topic)),
-            Event::ModelPublished(_) => {
-                return Err(format!("a model announcement does not belong on topic {}", self.topic));
+            Event::ModelPublished(_) | Event::Retrain(_) => {
+                return Err(format!("a model event does not belong on topic {}", self.topic));
             }
         };
         // Redelivery detection relies on all of a visitor's events sharing one partition.

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use tailor_models::{DataWindow, Manifest, TrainingSummary};
+use tailor_core::{Dense, Embedding, ItemId, RatingHead, Tower};
+use tailor_models::{DataWindow, ItemVectors, Manifest, PublishedModel, TrainingSummary, TwoTowerWeights};
 
 /// A manifest for a version with the given evaluation figures; the store fills in version and
 /// parent when it publishes.
@@ -35,4 +36,21 @@ pub fn manifest(metrics: BTreeMap<String, f64>) -> Manifest {
         metrics,
         blend: None,
     }
+}
+
+/// A small model of one item (`a`), 3 numbers in and 2 out; `seed` makes its weights its own.
+pub fn published(seed: f32) -> PublishedModel {
+    let layer = |output: usize, input: usize| {
+        let weights = (0..output * input).map(|i| ((i as f32 + seed) * 0.7).cos()).collect();
+        Dense::new(weights, vec![0.0; output], input).unwrap()
+    };
+    let towers = TwoTowerWeights {
+        user: Tower::new(vec![layer(2, 3)]).unwrap(),
+        item: Tower::new(vec![layer(2, 3)]).unwrap(),
+        head: RatingHead::new(1.0, 0.0).unwrap(),
+        vocabulary: None,
+    };
+    let mut item_vectors = ItemVectors::new(2);
+    item_vectors.insert(ItemId::new("a").unwrap(), Embedding::new(vec![1.0, seed], 2).unwrap()).unwrap();
+    PublishedModel { manifest: manifest(BTreeMap::new()), towers, item_vectors }
 }

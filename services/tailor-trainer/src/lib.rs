@@ -1,10 +1,12 @@
 //! Tailor's Two-Tower model on libtorch: training data from the event log, the training loop
-//! (CPU or CUDA), export to the plain-Rust towers serving runs, and the offline cold-start
-//! evaluation against random, popularity and content-only baselines.
+//! (CPU or CUDA), export to the plain-Rust towers serving runs, the offline cold-start
+//! evaluation against random, popularity and content-only baselines, and the pipelines that run
+//! them on the configured data ([`pipeline`]).
 
 mod dataset;
 mod evaluate;
 mod model;
+pub mod pipeline;
 mod train;
 
 pub use dataset::{Dataset, DatasetCounts, RELEVANT_RATING, Role, Split, UserEvent, UserHistory};
@@ -25,4 +27,16 @@ pub enum TrainerError {
     NoItems,
     #[error("training data: {0}")]
     Data(String),
+    #[error(transparent)]
+    Config(#[from] tailor_config::ConfigError),
+    #[error("the catalogue: {0}")]
+    Catalog(#[from] tailor_catalog::CatalogError),
+    #[error(transparent)]
+    Models(#[from] tailor_models::ModelError),
+    #[error(transparent)]
+    Engine(#[from] tailor_engine::EngineError),
+    #[error(transparent)]
+    Log(#[from] tailor_log::LogError),
+    #[error("{context}: {source}")]
+    Input { context: String, source: tailor_models::ModelError },
 }

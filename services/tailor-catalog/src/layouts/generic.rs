@@ -1,5 +1,7 @@
 use std::path::Path;
 
+use tailor_core::RawAttributes;
+
 use crate::draft::{Draft, field};
 use crate::images::ImageSource;
 use crate::layouts::Layout;
@@ -24,16 +26,18 @@ impl Layout for Generic {
             description: field(fields, &["description", "desc", "details", "detail_desc"]),
             image: field(fields, &["image", "image_path", "image_url", "image_uri", "photo"])
                 .map(ImageSource::Declared),
-            gender: field(fields, &["gender"]),
-            category: field(fields, &["category", "master_category", "department"]),
-            sub_category: field(fields, &["sub_category", "subcategory"]),
-            article_type: field(fields, &["article_type", "product_type", "type"]),
-            colour: field(fields, &["colour", "color", "base_colour"]),
-            season: field(fields, &["season"]),
-            usage: field(fields, &["usage", "occasion"]),
-            year: field(fields, &["year"]),
-            price: field(fields, &["price"]),
-            brand: field(fields, &["brand", "brand_name"]),
+            attributes: RawAttributes {
+                gender: field(fields, &["gender"]),
+                category: field(fields, &["category", "master_category", "department"]),
+                sub_category: field(fields, &["sub_category", "subcategory"]),
+                article_type: field(fields, &["article_type", "product_type", "type"]),
+                colour: field(fields, &["colour", "color", "base_colour"]),
+                season: field(fields, &["season"]),
+                usage: field(fields, &["usage", "occasion"]),
+                year: field(fields, &["year"]),
+                price: field(fields, &["price"]),
+                brand: field(fields, &["brand", "brand_name"]),
+            },
         }
     }
 }

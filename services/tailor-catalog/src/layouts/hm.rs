@@ -1,5 +1,7 @@
 use std::path::Path;
 
+use tailor_core::RawAttributes;
+
 use crate::draft::{Draft, field};
 use crate::images::ImageSource;
 use crate::layouts::Layout;
@@ -23,14 +25,16 @@ impl Layout for Hm {
             }),
             title: field(fields, &["prod_name"]),
             description: field(fields, &["detail_desc"]),
-            gender: field(fields, &["index_group_name"]).and_then(|group| gender_of_index_group(&group)),
-            category: field(fields, &["product_group_name"]),
-            sub_category: field(fields, &["garment_group_name"]),
-            article_type: field(fields, &["product_type_name"]),
-            colour: field(fields, &["colour_group_name"]),
-            brand: Some("H&M".to_owned()),
+            attributes: RawAttributes {
+                gender: field(fields, &["index_group_name"]).and_then(|group| gender_of_index_group(&group)),
+                category: field(fields, &["product_group_name"]),
+                sub_category: field(fields, &["garment_group_name"]),
+                article_type: field(fields, &["product_type_name"]),
+                colour: field(fields, &["colour_group_name"]),
+                brand: Some("H&M".to_owned()),
+                ..RawAttributes::default()
+            },
             id,
-            ..Draft::default()
         }
     }
 }

@@ -1,5 +1,7 @@
 use std::path::Path;
 
+use tailor_core::RawAttributes;
+
 use crate::draft::{Draft, field};
 use crate::images::ImageSource;
 use crate::layouts::Layout;
@@ -36,15 +38,18 @@ impl Layout for Myntra {
         let title = field(fields, &[TITLE]);
         Draft {
             image: id.as_ref().map(|id| ImageSource::Conventional(source_dir.join("images").join(format!("{id}.jpg")))),
-            brand: title.as_deref().and_then(brand_from_title),
-            gender: field(fields, &["gender"]),
-            category: field(fields, &["mastercategory"]),
-            sub_category: field(fields, &["subcategory"]),
-            article_type: field(fields, &["articletype"]),
-            colour: field(fields, &["basecolour"]),
-            season: field(fields, &["season"]),
-            usage: field(fields, &["usage"]),
-            year: field(fields, &["year"]),
+            attributes: RawAttributes {
+                brand: title.as_deref().and_then(brand_from_title),
+                gender: field(fields, &["gender"]),
+                category: field(fields, &["mastercategory"]),
+                sub_category: field(fields, &["subcategory"]),
+                article_type: field(fields, &["articletype"]),
+                colour: field(fields, &["basecolour"]),
+                season: field(fields, &["season"]),
+                usage: field(fields, &["usage"]),
+                year: field(fields, &["year"]),
+                ..RawAttributes::default()
+            },
             id,
             title,
             ..Draft::default()

@@ -3,21 +3,19 @@
 
 #![allow(dead_code, reason = "each test file uses its part of the fixture")]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
+use tailor_config::TimestampWindow;
 use tailor_core::{AggregateWeights, Attributes, Gender, ImageRef, Item, ItemId};
 use tailor_engine::{SearchConfig, ServingCatalog};
 use tailor_events::SingleObject;
 use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, TopicConfig};
-use tailor_models::ModelStore;
-use tailor_ranker::{
-    Admin, Intake, RetrainRefused, RetrainStatus, Retrainer, Service, SessionKeys, TimestampWindow, router,
-};
+use tailor_models::{ModelLifecycle, ModelStore};
+use tailor_ranker::{Admin, Intake, Service, SessionKeys, router};
 use tailor_stream::{ItemVectors, Source, StreamConsumer, VisitorStates};
 use tailor_testkit::synthetic;
 use tower::ServiceExt;
@@ -30,27 +28,6 @@ pub fn session_keys(ttl_ms: i64) -> SessionKeys {
 }
 pub const MODELS_TOPIC: &str = "models";
 
-/// Counts the retrains asked for; one "runs" until `finish`.
-#[derive(Default)]
-pub struct CountingRetrainer {
-    pub running: AtomicBool,
-    pub started: AtomicUsize,
-}
-
-impl Retrainer for CountingRetrainer {
-    fn start(&self) -> Result<(), RetrainRefused> {
-        if self.running.swap(true, Ordering::AcqRel) {
-            return Err(RetrainRefused::AlreadyRunning);
-        }
-        self.started.fetch_add(1, Ordering::AcqRel);
-        Ok(())
-    }
-
-    fn status(&self) -> RetrainStatus {
-        RetrainStatus { running: self.running.load(Ordering::Acquire), ..RetrainStatus::default() }
-    }
-}
-
 pub const DIM: usize = 16;
 pub const TYPES: [&str; 3] = ["Shirts", "Jeans", "Watches"];
 
@@ -58,7 +35,8 @@ pub struct Fixture {
     pub dir: tempfile::TempDir,
     pub service: Arc<Service>,
     pub consumer: StreamConsumer,
-    pub retrainer: Arc<CountingRetrainer>,
+    /// The log the service appends to; its models topic is `MODELS_TOPIC`.
+    pub log: Arc<EmbeddedLog>,
 }
 
 pub fn fixture() -> Fixture {
@@ -117,21 +95,17 @@ pub fn fixture_of(
         StreamConsumer::start(source, visitors.clone(), vectors.clone(), &dir.path().join("snapshot")).unwrap();
     let catalog = ServingCatalog::new(items, &vectors, search).unwrap();
     let intake = Intake {
-        log,
+        log: log.clone(),
         wire: Arc::new(SingleObject),
         topic: "interactions".to_owned(),
         timestamps: TimestampWindow::default(),
     };
-    let sessions = session_keys(tailor_ranker::DEFAULT_SESSION_TTL_MS);
-    let retrainer = Arc::new(CountingRetrainer::default());
-    let admin = Admin {
-        token: token.map(str::to_owned),
-        store: ModelStore::open(&dir.path().join("models")).unwrap(),
-        retrainer: retrainer.clone(),
-        models_topic: MODELS_TOPIC.to_owned(),
-    };
+    let sessions = session_keys(tailor_config::DEFAULT_SESSION_TTL_MS);
+    let store = ModelStore::open(&dir.path().join("models")).unwrap();
+    let lifecycle = ModelLifecycle::new(store, log.clone(), Arc::new(SingleObject), MODELS_TOPIC);
+    let admin = Admin { token: token.map(str::to_owned), lifecycle, retrains: Mutex::default() };
     let service = Arc::new(Service::new(catalog, visitors, intake, sessions, admin));
-    Fixture { dir, service, consumer, retrainer }
+    Fixture { dir, service, consumer, log }
 }
 
 pub async fn call(fixture: &Fixture, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, Value) {

@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
-use tailor_kafka::{KafkaConfig, KafkaLog};
+use tailor_log::kafka::{KafkaConfig, KafkaLog};
 use tailor_log::{EventLog, LogError, Message, Record, TopicConfig, partition_for_key};
 use tailor_testkit::broker::{Broker, Storage};
 
 fn connect(broker: &Broker, group: &str) -> KafkaLog {
-    let mut config = KafkaConfig::new(broker.address(), group);
+    let mut config = KafkaConfig::new(group);
     config.properties.push(("message.timeout.ms".to_owned(), "30000".to_owned()));
-    KafkaLog::connect(config).unwrap()
+    KafkaLog::connect(&broker.address(), config).unwrap()
 }
 
 fn read(log: &KafkaLog, topic: &str, from: &[u64], count: usize) -> Vec<Record> {

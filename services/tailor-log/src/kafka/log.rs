@@ -2,6 +2,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::kafka::KafkaConfig;
+use crate::{EventLog, LogError, LogReader, Message, Position, Record, TopicConfig};
 use futures_executor::block_on;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -11,14 +13,12 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Headers, Message as _, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
-use tailor_log::{EventLog, LogError, LogReader, Message, Position, Record, TopicConfig};
-
-use crate::KafkaConfig;
 
 /// How long a metadata or watermark request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct KafkaLog {
+    brokers: String,
     config: KafkaConfig,
     producer: FutureProducer,
     /// Serves metadata and watermark requests; it never subscribes.
@@ -31,8 +31,9 @@ fn broker_error(context: &str) -> impl FnOnce(KafkaError) -> LogError + '_ {
 }
 
 impl KafkaLog {
-    pub fn connect(config: KafkaConfig) -> Result<KafkaLog, LogError> {
-        let producer = client_config(&config)
+    /// `brokers`: `host:port,host:port`.
+    pub fn connect(brokers: &str, config: KafkaConfig) -> Result<KafkaLog, LogError> {
+        let producer = client_config(brokers)
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("partitioner", "murmur2_random")
@@ -42,8 +43,8 @@ impl KafkaLog {
             .create()
             .map_err(broker_error("creating the producer"))?;
         let metadata =
-            client_config(&config).set_properties(&config).create().map_err(broker_error("creating a client"))?;
-        Ok(KafkaLog { config, producer, metadata, partitions: Mutex::new(HashMap::new()) })
+            client_config(brokers).set_properties(&config).create().map_err(broker_error("creating a client"))?;
+        Ok(KafkaLog { brokers: brokers.to_owned(), config, producer, metadata, partitions: Mutex::new(HashMap::new()) })
     }
 
     /// Creates the topics that do not exist yet, with their partition count and retention.
@@ -51,13 +52,13 @@ impl KafkaLog {
         for topic in topics {
             topic.validate()?;
         }
-        let admin: AdminClient<DefaultClientContext> = client_config(&self.config)
+        let admin: AdminClient<DefaultClientContext> = client_config(&self.brokers)
             .set_properties(&self.config)
             .create()
             .map_err(broker_error("creating an admin client"))?;
         let brokers =
             self.metadata.fetch_metadata(None, REQUEST_TIMEOUT).map_err(broker_error("listing the brokers"))?;
-        let (factor, min_insync) = crate::config::replication(&self.config, brokers.brokers().len())
+        let (factor, min_insync) = super::config::replication(&self.config, brokers.brokers().len())
             .map_err(|reason| LogError::Broker(format!("creating topics: {reason}")))?;
         let min_insync = min_insync.to_string();
         let retention: Vec<(String, String)> = topics
@@ -102,9 +103,9 @@ impl KafkaLog {
     }
 }
 
-fn client_config(config: &KafkaConfig) -> ClientConfig {
+fn client_config(brokers: &str) -> ClientConfig {
     let mut client = ClientConfig::new();
-    client.set("bootstrap.servers", &config.brokers);
+    client.set("bootstrap.servers", brokers);
     client
 }
 
@@ -188,7 +189,7 @@ impl EventLog for KafkaLog {
         if from.len() != partitions as usize {
             return Err(LogError::PartitionCountMismatch { topic: topic.to_owned(), partitions, given: from.len() });
         }
-        let consumer: BaseConsumer = client_config(&self.config)
+        let consumer: BaseConsumer = client_config(&self.brokers)
             .set("group.id", &self.config.group_id)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")

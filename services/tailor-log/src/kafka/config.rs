@@ -1,12 +1,10 @@
 use serde::{Deserialize, Serialize};
 
-/// How to reach the cluster. `properties` go to librdkafka as they are (security settings,
+/// How to use the cluster (its brokers are the log URL's). `properties` go to librdkafka as they are (security settings,
 /// timeouts) and override Tailor's defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaConfig {
-    /// `host:port,host:port`.
-    pub brokers: String,
     /// Consumer group that readers commit their applied offsets to; one per replica, since every
     /// replica reads every partition.
     pub group_id: String,
@@ -24,9 +22,8 @@ pub struct KafkaConfig {
 }
 
 impl KafkaConfig {
-    pub fn new(brokers: impl Into<String>, group_id: impl Into<String>) -> KafkaConfig {
+    pub fn new(group_id: impl Into<String>) -> KafkaConfig {
         KafkaConfig {
-            brokers: brokers.into(),
             group_id: group_id.into(),
             replication_factor: None,
             min_insync_replicas: None,
@@ -54,7 +51,7 @@ mod tests {
     use super::*;
 
     fn config(factor: Option<i32>, min_insync: Option<i32>) -> KafkaConfig {
-        KafkaConfig { replication_factor: factor, min_insync_replicas: min_insync, ..KafkaConfig::new("b:9092", "g") }
+        KafkaConfig { replication_factor: factor, min_insync_replicas: min_insync, ..KafkaConfig::new("g") }
     }
 
     #[test]

@@ -2,10 +2,10 @@
 
 use std::net::TcpListener;
 
+use tailor_config::HttpSchemaRegistry;
 use tailor_events::{
     Confluent, Event, EventSource, Interaction, InteractionKind, SchemaRegistry, SubjectKind, WireFormat,
 };
-use tailor_kafka::HttpSchemaRegistry;
 use tailor_testkit::registry::serve;
 
 #[test]

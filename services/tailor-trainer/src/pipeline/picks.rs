@@ -1,6 +1,6 @@
-//! Pick consistency from the command line: `tailor train` chooses a version's blend on the
-//! validation cells, and `tailor train` and `tailor eval` print the test cells' figures for every
-//! ranking path beside the baselines (see `tailor_engine::evaluation`).
+//! Pick consistency in the pipelines: a training run chooses its version's blend on the
+//! validation cells, and training and evaluation report the test cells' figures for every ranking
+//! path beside the baselines (see `tailor_engine::evaluation`).
 
 use std::collections::BTreeMap;
 
@@ -13,12 +13,18 @@ use tailor_models::ItemVectors;
 
 use tailor_config::Config;
 
-/// Seeds per attribute group, number of picks and half of the cells, unless `--trials` says.
+use crate::TrainerError;
+
+/// Seeds per attribute group, number of picks and half of the cells, unless the caller says.
 pub const TRIALS: usize = 100;
 const SEED: u64 = 29;
 
 /// The catalogue as `tailor serve` ranks it, with the approximate index built as serving builds it.
-pub fn serving_catalog(config: &Config, items: Vec<Item>, vectors: &ItemVectors) -> anyhow::Result<ServingCatalog> {
+pub fn serving_catalog(
+    config: &Config,
+    items: Vec<Item>,
+    vectors: &ItemVectors,
+) -> Result<ServingCatalog, TrainerError> {
     let catalog = ServingCatalog::new(items, vectors, config.serve.search.clone())?;
     catalog.build_index()?;
     Ok(catalog)
@@ -57,49 +63,6 @@ pub fn metrics(scores: &[Score]) -> BTreeMap<String, f64> {
             ]
         })
         .collect()
-}
-
-pub fn print(scores: &[Score]) {
-    let groups = scores.iter().map(|s| s.group.as_str()).collect::<std::collections::BTreeSet<_>>().len();
-    println!(
-        "pick consistency on the test cells: a result is relevant when it shares the picks' attributes; \
-         precision@10 ± its 95% interval, averaged over {groups} attribute groups (picks 0: free text only); \
-         distinct: a repeat of an earlier result's title and colour counts as not relevant"
-    );
-    println!(
-        "{:>5} {:<11} {:>6} {:>15} {:>14} {:>8} {:>10} {:>7} {:>12}",
-        "picks", "path", "trials", "P@10", "distinct P@10", "NDCG@10", "duplicates", "photos", "true reasons"
-    );
-    for s in summarise(scores) {
-        let reasons = s.true_reasons.map_or("-".to_owned(), |r| format!("{r:.3}"));
-        println!(
-            "{:>5} {:<11} {:>6} {:>8.3} ± {:.3} {:>14.3} {:>8.3} {:>10.3} {:>7.3} {:>12}",
-            s.picks,
-            s.path.name(),
-            s.trials,
-            s.precision_at_10.mean,
-            s.precision_at_10.half_width,
-            s.distinct_precision_at_10.mean,
-            s.ndcg_at_10.mean,
-            s.duplicates,
-            s.with_photo,
-            reasons
-        );
-    }
-    let paths = [Path::Picks, Path::Session, Path::App, Path::Content, Path::Popularity, Path::ModelOnly];
-    println!("precision@10 at 3 picks by attribute group:");
-    print!("{:<32}", "group");
-    paths.iter().for_each(|p| print!(" {:>10}", p.name()));
-    println!();
-    let mut by_group: BTreeMap<&str, BTreeMap<Path, f64>> = BTreeMap::new();
-    for s in scores.iter().filter(|s| s.picks == 3) {
-        by_group.entry(&s.group).or_default().insert(s.path, s.precision_at_10.mean);
-    }
-    for (group, values) in by_group {
-        print!("{group:<32}");
-        paths.iter().for_each(|p| print!(" {:>10}", values.get(p).map_or("-".to_owned(), |v| format!("{v:.3}"))));
-        println!();
-    }
 }
 
 /// The served ranking (anonymous picks) against the content baseline: at every number of picks

@@ -1,14 +1,14 @@
 //! The ranking service's own ranking on the persona evaluation's new users: the blend of model,
 //! content and the picks' shared attributes, scored on the same cases and with the same measures
-//! as `tailor_trainer::evaluate`, so the served ranking stands beside popularity and the model
+//! as `crate::evaluate`, so the served ranking stands beside popularity and the model
 //! alone. `tailor train` also asks it, on the validation users, whether a candidate blend keeps
 //! the served ranking ahead of popularity.
 
 use std::collections::HashSet;
 
+use crate::{Dataset, EvalRow, Method, RELEVANT_RATING, Role, Slice, Split, TopTen, TrainerError, new_user_cases};
 use tailor_core::{AggregateWeights, AttributeFilter, InteractionKind};
 use tailor_engine::{ActiveModel, Pool, RankingConfig, Request, ServingCatalog, Signals, Weights, taste_from};
-use tailor_trainer::{Dataset, EvalRow, Method, RELEVANT_RATING, Role, Slice, Split, TopTen, new_user_cases};
 
 /// Revealed liked items per case; the evaluation's seed and largest k, as `tailor train` uses them.
 pub struct PersonaCheck<'a> {
@@ -32,7 +32,7 @@ const TOP: usize = 10;
 
 impl<'a> PersonaCheck<'a> {
     /// The cases of the users of `role` who reveal `k` liked items, with their candidates.
-    pub fn cases(&self, role: Role, k: usize) -> anyhow::Result<Vec<Case<'a>>> {
+    pub fn cases(&self, role: Role, k: usize) -> Result<Vec<Case<'a>>, TrainerError> {
         let weights = AggregateWeights::default();
         let no_filter = AttributeFilter::default();
         let mut cases = Vec::new();
@@ -121,7 +121,7 @@ impl<'a> PersonaCheck<'a> {
 
 /// The served ranking's rows for the held-out (test) users at each k of `ks` above 0, with the
 /// active blend, placed after the other methods' rows of the same k.
-pub fn add_rows(check: &PersonaCheck<'_>, ks: &[usize], rows: &mut Vec<EvalRow>) -> anyhow::Result<()> {
+pub fn add_rows(check: &PersonaCheck<'_>, ks: &[usize], rows: &mut Vec<EvalRow>) -> Result<(), TrainerError> {
     for &k in ks.iter().filter(|&&k| k > 0) {
         let cases = check.cases(Role::Test, k)?;
         let served = check.score(&cases, k, Weights::of(Some(check.model), &check.ranking, k));
