@@ -76,7 +76,11 @@ pub fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let stop = tailor_stream::stop_on_signals()?;
-    println!("retraining on requests on {} and on schedule {:?}", config.events.models.name, config.train.schedule());
+    println!(
+        "retraining on the requests on {}, and on the schedule: {}",
+        config.events.models.name,
+        config.train.schedule()
+    );
     let interactions = &config.events.interactions.name;
     lifecycle.serve_retrains(&training, &config.train.schedule(), interactions, &stop)?;
     Ok(())

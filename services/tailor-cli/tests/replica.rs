@@ -1,6 +1,6 @@
-//! The serving binary by role: `tailor-serve` links no libtorch, serves a trained shop with its
-//! model, and answers free text through the embedder process (`tailor text-encoder`), with a
-//! clear 503 once that process is away.
+//! The serving binaries by role: `tailor-serve` serves a trained shop with its model and answers
+//! free text through the embedder process (`tailor text-encoder`), with a clear 503 once that
+//! process is away; the all-in-one `tailor` links libtorch and the replica does not.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,32 +10,19 @@ mod common;
 
 use common::{Server, run, tailor};
 
-/// `tailor-serve` as this test run built it (beside the `tailor` binary), built first if needed.
+/// `tailor-serve`, beside the `tailor` binary: `cargo test --workspace` builds both (the check on
+/// its dynamic dependencies is `tailor-serve`'s own test).
 fn tailor_serve_binary() -> PathBuf {
-    let tailor = Path::new(env!("CARGO_BIN_EXE_tailor"));
-    let mut build = Command::new(env!("CARGO"));
-    build.args(["build", "--quiet", "-p", "tailor-serve", "--bin", "tailor-serve"]);
-    if tailor.parent().and_then(Path::file_name).is_some_and(|profile| profile == "release") {
-        build.arg("--release");
-    }
-    run(&mut build);
-    tailor.with_file_name("tailor-serve")
-}
-
-/// The shared libraries `binary` loads, as the dynamic loader resolves them.
-fn dynamic_dependencies(binary: &Path) -> String {
-    run(Command::new("ldd").arg(binary))
+    let binary = Path::new(env!("CARGO_BIN_EXE_tailor")).with_file_name("tailor-serve");
+    assert!(binary.is_file(), "{} is missing: build it with `cargo build -p tailor-serve`", binary.display());
+    binary
 }
 
 #[test]
-fn the_replica_links_no_libtorch() {
-    let replica = dynamic_dependencies(&tailor_serve_binary());
-    for library in ["libtorch", "libc10", "libgomp"] {
-        assert!(!replica.contains(library), "tailor-serve loads {library}:\n{replica}");
-    }
-    // The check can fail: the all-in-one binary does load libtorch.
-    let all_in_one = dynamic_dependencies(Path::new(env!("CARGO_BIN_EXE_tailor")));
-    assert!(all_in_one.contains("libtorch"), "{all_in_one}");
+fn the_all_in_one_binary_links_libtorch_and_the_replica_does_not() {
+    let ldd = |binary: &Path| run(Command::new("ldd").arg(binary));
+    assert!(ldd(Path::new(env!("CARGO_BIN_EXE_tailor"))).contains("libtorch"));
+    assert!(!ldd(&tailor_serve_binary()).contains("libtorch"));
 }
 
 fn recommend(base: &str, body: serde_json::Value) -> (u16, serde_json::Value) {

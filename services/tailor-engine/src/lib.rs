@@ -4,6 +4,7 @@
 //! what a visitor picked, and the pick-consistency evaluation that chooses that blend. Callers
 //! (the HTTP service, the trainer, the evaluation) map [`EngineError`] once.
 
+mod browse;
 mod catalog;
 mod error;
 pub mod evaluation;
@@ -12,6 +13,7 @@ mod model;
 mod recommend;
 mod search;
 
+pub use browse::{Browse, Order, Page};
 pub use catalog::ServingCatalog;
 pub use error::EngineError;
 pub use model::ActiveModel;

@@ -152,6 +152,10 @@ impl ModelLifecycle {
                 news.extend(self.news(&record.message.payload, record.offset));
             }
         }
+        if next.iter().zip(&ends).any(|(n, e)| n < e) {
+            // Retention may have removed the last records; what was read is what there is.
+            eprintln!("{}: read up to offsets {next:?} of {ends:?}; nothing more arrived", self.topic);
+        }
         Ok(news)
     }
 

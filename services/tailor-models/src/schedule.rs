@@ -11,6 +11,17 @@ pub struct RetrainSchedule {
     pub after_events: Option<u64>,
 }
 
+impl std::fmt::Display for RetrainSchedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.every_ms, self.after_events) {
+            (None, None) => write!(f, "no schedule"),
+            (Some(every), None) => write!(f, "every {every} ms"),
+            (None, Some(after)) => write!(f, "after {after} new events"),
+            (Some(every), Some(after)) => write!(f, "every {every} ms or after {after} new events"),
+        }
+    }
+}
+
 impl RetrainSchedule {
     pub fn is_set(&self) -> bool {
         self.every_ms.is_some() || self.after_events.is_some()

@@ -11,18 +11,16 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use tailor_core::{AttributeFilter, Embedding, ImageRef, InteractionKind, TextQueryError};
-use tailor_events::{Event, EventSource, Interaction, SubjectKind};
-use tailor_log::Message;
+use tailor_events::SubjectKind;
 use tailor_stream::SubjectKey;
 
+use crate::intake::EventIn;
 use crate::params::{MAX_K, MAX_PAGE, Params, check_diversity, filter_from_map};
 use crate::sessions::{TokenRefused, bearer};
 use crate::views::{ItemView, RecommendationsView};
 use crate::{ApiError, Service, admin, metrics};
-use tailor_engine::{Request, Signals, recommend, taste_from};
+use tailor_engine::{Browse, Order, Request, Signals, recommend, taste_from};
 
-/// At most this many events per `POST /v1/events`.
-pub const MAX_EVENTS: usize = 1000;
 const DEFAULT_K: usize = 10;
 
 type Shared = State<Arc<Service>>;
@@ -96,40 +94,24 @@ pub async fn list_items(
 ) -> Result<Response, ApiError> {
     let params = query(raw, &["offset", "limit", "q", "with_photo", "order"])?;
     let (offset, limit) = (params.offset()?, params.count("limit", 24, MAX_PAGE)?);
-    let with_photo = params.flag("with_photo")?;
-    let catalog = &service.catalog;
-    let matrix = catalog.matrix();
-    let rows: Box<dyn Iterator<Item = u32>> = match params.get("order").unwrap_or("id") {
-        "id" => Box::new(0..matrix.len() as u32),
-        "spread" => Box::new(catalog.spread().iter().copied()),
+    let order = match params.get("order").unwrap_or("id") {
+        "id" => Order::Id,
+        "spread" => Order::Spread,
         other => {
-            let reason = format!("{other:?} is not id or spread");
-            return Err(ApiError::InvalidParameter { name: "order", reason });
+            return Err(ApiError::InvalidParameter { name: "order", reason: format!("{other:?} is not id or spread") });
         }
     };
-    // A search matches every word of the query in the title, case-insensitively.
-    let q = params.get("q").unwrap_or_default();
-    if q.chars().count() > MAX_QUERY_CHARS {
-        let reason = format!("{} characters; at most {MAX_QUERY_CHARS}", q.chars().count());
-        return Err(ApiError::InvalidParameter { name: "q", reason });
-    }
-    let words: Vec<String> = q.split_whitespace().map(str::to_lowercase).collect();
-    let filter = matrix
-        .resolve(&params.filter())
-        .map_err(|e| ApiError::InvalidParameter { name: "filter", reason: e.to_string() })?;
-    let rows: Vec<u32> = rows
-        .filter(|&row| matrix.passes(row, &filter))
-        .filter(|&row| !with_photo || catalog.item_at(row).image().is_some())
-        .filter(|&row| {
-            words.is_empty() || {
-                let title = catalog.item_at(row).title().unwrap_or_default().to_lowercase();
-                words.iter().all(|word| title.contains(word.as_str()))
-            }
-        })
-        .collect();
-    let items: Vec<ItemView> =
-        rows.iter().skip(offset).take(limit).map(|&row| ItemView::of(catalog.item_at(row))).collect();
-    Ok(Json(json!({ "items": items, "total": rows.len(), "offset": offset, "limit": limit })).into_response())
+    let browse = Browse {
+        filter: &params.filter(),
+        query: params.get("q").unwrap_or_default(),
+        with_photo: params.flag("with_photo")?,
+        order,
+        offset,
+        limit,
+    };
+    let page = service.catalog.browse(&browse)?;
+    let items: Vec<ItemView> = page.items.into_iter().map(ItemView::of).collect();
+    Ok(Json(json!({ "items": items, "total": page.total, "offset": offset, "limit": limit })).into_response())
 }
 
 pub async fn get_item(State(service): Shared, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -206,8 +188,6 @@ pub struct ColdStartRequest {
 
 /// Longest accepted free-text query, in characters.
 const MAX_TEXT_CHARS: usize = 500;
-/// Longest accepted title search (`q`), in characters: titles are shorter than this.
-const MAX_QUERY_CHARS: usize = 200;
 
 pub async fn cold_start(
     State(service): Shared,
@@ -308,23 +288,6 @@ pub struct EventsRequest {
     token: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EventIn {
-    event_id: Option<String>,
-    subject: String,
-    #[serde(default = "session")]
-    subject_kind: SubjectKind,
-    item_id: String,
-    kind: InteractionKind,
-    value: Option<f32>,
-    timestamp_ms: Option<i64>,
-}
-
-fn session() -> SubjectKind {
-    SubjectKind::Session
-}
-
 /// A new anonymous session and the token its events and reads must carry, with its expiry.
 pub async fn new_session(State(service): Shared) -> Response {
     (StatusCode::CREATED, Json(service.sessions.issue(tailor_log::now_ms()))).into_response()
@@ -363,63 +326,14 @@ pub async fn post_events(
         }
         open_session(&service, &event.subject, token, now)?;
     }
-    if request.events.is_empty() || request.events.len() > MAX_EVENTS {
-        let reason = format!("{} events; send 1 to {MAX_EVENTS}", request.events.len());
-        return Err(ApiError::InvalidParameter { name: "events", reason });
-    }
-    let (earliest, latest) = service.intake.timestamps.bounds(now);
-    for (index, event) in request.events.iter().enumerate() {
-        match event.timestamp_ms {
-            Some(at_ms) if !(earliest..=latest).contains(&at_ms) => {
-                return Err(ApiError::InvalidTimestamp { index, at_ms, earliest, latest });
-            }
-            _ => {}
-        }
-    }
-    let mut messages = Vec::with_capacity(request.events.len());
-    for (index, event) in request.events.into_iter().enumerate() {
-        let invalid = |reason: String| ApiError::InvalidEvent { index, reason };
-        let interaction = validate(&service, event, now, index).map_err(invalid)?;
-        let payload = service
-            .intake
-            .wire
-            .encode(&Event::Interaction(interaction.clone()))
-            .map_err(|e| ApiError::LogUnavailable(e.to_string()))?;
-        messages.push(Message::new(interaction.subject.into_bytes(), payload));
-    }
-    let count = messages.len();
+    let messages = service.intake.messages(&service.catalog, request.events, now)?;
     let appender = service.clone();
     // The append fsyncs (or waits for all in-sync replicas): off the async workers.
-    tokio::task::spawn_blocking(move || appender.intake.log.append(&appender.intake.topic, messages))
+    let count = tokio::task::spawn_blocking(move || appender.intake.append(messages))
         .await
-        .map_err(|e| ApiError::LogUnavailable(e.to_string()))?
-        .map_err(|e| ApiError::LogUnavailable(e.to_string()))?;
+        .map_err(|e| ApiError::LogUnavailable(e.to_string()))??;
     metrics::record_events_accepted(count);
     Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": count }))).into_response())
-}
-
-/// The checks every decoded event gets, plus what only this API asks: the item is in the
-/// catalogue, and only ratings carry a value.
-fn validate(service: &Service, event: EventIn, now: i64, index: usize) -> Result<Interaction, String> {
-    if event.kind != InteractionKind::Rating && event.value.is_some() {
-        return Err(format!("a {:?} event carries no value; only ratings do", event.kind));
-    }
-    let interaction = Interaction {
-        event_id: event.event_id.unwrap_or_else(|| format!("{}-{now}-{index}", event.subject)),
-        subject: event.subject,
-        subject_kind: event.subject_kind,
-        item_id: event.item_id,
-        kind: event.kind,
-        value: event.value,
-        timestamp_ms: event.timestamp_ms.unwrap_or(now),
-        source: EventSource::App,
-    }
-    .check()
-    .map_err(|e| e.to_string())?;
-    if service.catalog.item(&interaction.item_id).is_none() {
-        return Err(format!("no item {:?} in the catalogue", interaction.item_id));
-    }
-    Ok(interaction)
 }
 
 pub async fn no_route(uri: axum::http::Uri) -> ApiError {

@@ -7,6 +7,7 @@
 mod admin;
 mod api;
 mod error;
+mod intake;
 mod limits;
 pub mod metrics;
 mod params;
@@ -17,7 +18,8 @@ mod views;
 
 pub use admin::Admin;
 pub use error::ApiError;
-pub use service::{Intake, MAX_BODY_BYTES, Service, router, serve};
+pub use intake::Intake;
+pub use service::{MAX_BODY_BYTES, Service, router, serve};
 pub use sessions::{IssuedSession, SessionKeys};
 pub use text_encoder::{
     RemoteTextEncoder, TEXT_VECTOR_ROUTE, TextRequest, TextVector, serve_text_encoder, text_encoder_router,

@@ -13,29 +13,19 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tailor_core::AggregateWeights;
-use tailor_events::WireFormat;
-use tailor_log::EventLog;
 use tailor_stream::VisitorStates;
 use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::admin::{self, Admin};
 use crate::limits::{Admission, ClientRate, admit, limit_rate};
-use tailor_config::{RequestLimits, TimestampWindow};
+use tailor_config::RequestLimits;
 use tailor_engine::{ActiveModel, RankingConfig, ServingCatalog};
 
-use crate::{ApiError, SessionKeys, api, metrics};
+use crate::{ApiError, Intake, SessionKeys, api, metrics};
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
-
-/// Where `POST /v1/events` appends, how events are framed, and which timestamps it takes.
-pub struct Intake {
-    pub log: Arc<dyn EventLog>,
-    pub wire: Arc<dyn WireFormat>,
-    pub topic: String,
-    pub timestamps: TimestampWindow,
-}
 
 pub struct Service {
     pub catalog: ServingCatalog,

@@ -17,7 +17,6 @@ use tailor_core::{AggregateWeights, TextQuery};
 use tailor_engine::ServingCatalog;
 use tailor_models::{ModelLifecycle, ModelStore, TrainingRun};
 use tailor_ranker::{Admin, Intake, Service, SessionKeys};
-
 use tailor_stream::{ItemVectors, StreamConsumer, VisitorStates, consume, stop_on_signals};
 use thiserror::Error;
 
@@ -35,8 +34,6 @@ pub enum ServeError {
     Stream(#[from] tailor_stream::StreamError),
     #[error(transparent)]
     Engine(#[from] tailor_engine::EngineError),
-    #[error(transparent)]
-    Log(#[from] tailor_log::LogError),
     #[error("{0}")]
     Setting(String),
     #[error("the streaming consumer stopped; restart the service: {0}")]
