@@ -236,20 +236,14 @@ impl Supervised {
 /// Every interaction in the topic, in the order of each partition (offsets a repair removed are
 /// stepped over).
 fn logged(log: &dyn EventLog, topic: &str) -> Vec<Interaction> {
-    let ends = log.end_offsets(topic).unwrap();
-    let mut next = vec![0; ends.len()];
-    let mut reader = log.reader(topic, &next).unwrap();
     let mut events = Vec::new();
-    while next.iter().zip(&ends).any(|(at, end)| at < end) {
-        let records = reader.poll(1000, Duration::from_secs(5)).unwrap();
-        assert!(!records.is_empty(), "the log ended early: at {next:?} of {ends:?}");
-        for record in records {
-            next[record.partition as usize] = record.offset + 1;
-            if let Ok(Event::Interaction(event)) = tailor_events::decode(&record.message.payload) {
-                events.push(event);
-            }
+    let read = tailor_log::read_to_end(log, topic, Duration::from_secs(5), &mut |record| {
+        if let Ok(Event::Interaction(event)) = tailor_events::decode(&record.message.payload) {
+            events.push(event);
         }
-    }
+    })
+    .unwrap();
+    assert!(read.complete(), "the log ended early: at {:?} of {:?}", read.reached, read.ends);
     events
 }
 

@@ -10,6 +10,7 @@ mod error;
 pub mod kafka;
 mod open;
 mod partitioner;
+mod read;
 mod topic;
 
 use std::time::Duration;
@@ -18,6 +19,7 @@ pub use embedded::{DEFAULT_SEGMENT_BYTES, Damage, EmbeddedLog, PartitionReport, 
 pub use error::LogError;
 pub use open::{LogUrl, OpenOptions, open};
 pub use partitioner::{murmur2, partition_for_key};
+pub use read::{ReadToEnd, read_to_end};
 pub use topic::TopicConfig;
 
 /// What a producer hands the log. The key chooses the partition, so one visitor's events stay in

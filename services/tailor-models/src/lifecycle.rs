@@ -6,11 +6,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 use tailor_events::{Event, ModelPublished, Retrain, RetrainState, WireFormat};
-use tailor_log::{EventLog, LogReader, Message, now_ms};
+use tailor_log::{EventLog, LogReader, Message, now_ms, read_to_end};
 
 use crate::{LoadedModel, Manifest, ModelError, ModelStore, PublishedModel};
 
@@ -137,24 +137,13 @@ impl ModelLifecycle {
 
     /// Everything the topic holds now, oldest first.
     pub fn history(&self) -> Result<Vec<ModelNews>, ModelError> {
-        let ends = self.log.end_offsets(&self.topic)?;
-        let mut next = vec![0u64; ends.len()];
-        let mut reader = self.log.reader(&self.topic, &next)?;
         let mut news = Vec::new();
-        let mut progress = Instant::now();
-        while next.iter().zip(&ends).any(|(n, e)| n < e) && progress.elapsed() < HISTORY_STALL {
-            let records = reader.poll(256, Duration::from_millis(200))?;
-            if !records.is_empty() {
-                progress = Instant::now();
-            }
-            for record in records.into_iter().filter(|r| r.offset < ends[r.partition as usize]) {
-                next[record.partition as usize] = record.offset + 1;
-                news.extend(self.news(&record.message.payload, record.offset));
-            }
-        }
-        if next.iter().zip(&ends).any(|(n, e)| n < e) {
+        let read = read_to_end(self.log.as_ref(), &self.topic, HISTORY_STALL, &mut |record| {
+            news.extend(self.news(&record.message.payload, record.offset))
+        })?;
+        if !read.complete() {
             // Retention may have removed the last records; what was read is what there is.
-            eprintln!("{}: read up to offsets {next:?} of {ends:?}; nothing more arrived", self.topic);
+            eprintln!("{}: read up to offsets {:?} of {:?}; nothing more arrived", self.topic, read.reached, read.ends);
         }
         Ok(news)
     }

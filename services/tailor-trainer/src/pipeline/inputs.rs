@@ -3,13 +3,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tailor_catalog::CatalogStore;
 use tailor_config::{Config, wire_format};
 use tailor_core::{Attributes, Embedding, Item};
 use tailor_events::{Event, Interaction, WireFormat};
-use tailor_log::EventLog;
+use tailor_log::{EventLog, read_to_end};
 use tailor_models::ItemVectors;
 
 use crate::{Dataset, ModalityVectors, TrainerError};
@@ -31,35 +31,18 @@ pub fn read_interactions(
     wire: &dyn WireFormat,
 ) -> Result<Interactions, TrainerError> {
     let topic = &config.events.interactions.name;
-    let ends = log.end_offsets(topic)?;
-    let mut next = vec![0u64; ends.len()];
-    let mut reader = log.reader(topic, &next)?;
     let mut read = Interactions { events: Vec::new(), end_offsets: BTreeMap::new(), undecodable: 0 };
-    let mut progress = Instant::now();
-    while next.iter().zip(&ends).any(|(n, e)| n < e) {
-        let records = reader.poll(4096, Duration::from_millis(200))?;
-        if records.is_empty() {
-            if progress.elapsed() >= READ_STALL {
-                return Err(TrainerError::Data(format!(
-                    "reading {topic}: stuck at offsets {next:?} before the ends {ends:?}"
-                )));
-            }
-            continue;
-        }
-        progress = Instant::now();
-        for record in records {
-            let partition = record.partition as usize;
-            if record.offset >= ends[partition] {
-                continue;
-            }
-            next[partition] = record.offset + 1;
-            match wire.decode(&record.message.payload) {
-                Ok(Event::Interaction(interaction)) => read.events.push(interaction),
-                Ok(_) | Err(_) => read.undecodable += 1,
-            }
-        }
+    let reached = read_to_end(log, topic, READ_STALL, &mut |record| match wire.decode(&record.message.payload) {
+        Ok(Event::Interaction(interaction)) => read.events.push(interaction),
+        Ok(_) | Err(_) => read.undecodable += 1,
+    })?;
+    if !reached.complete() {
+        return Err(TrainerError::Data(format!(
+            "reading {topic}: stuck at offsets {:?} before the ends {:?}",
+            reached.reached, reached.ends
+        )));
     }
-    read.end_offsets = ends.iter().enumerate().map(|(p, &end)| (p as u32, end)).collect();
+    read.end_offsets = reached.ends.iter().enumerate().map(|(p, &end)| (p as u32, end)).collect();
     Ok(read)
 }
 
