@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use tailor_config::{Config, is_held_by_another_process, open_log, wire_format};
-use tailor_log::EventLog;
 use tailor_models::{Manifest, ModelLifecycle, ModelStore, TrainingRun};
 use tailor_trainer::pipeline::{REVEALED, TRIALS, evaluate_version, shortfalls, train_once};
 
@@ -47,10 +46,9 @@ pub struct ConfiguredTraining {
 }
 
 impl TrainingRun for ConfiguredTraining {
-    fn train(&self, log: &dyn EventLog, lifecycle: &ModelLifecycle) -> Result<Manifest, String> {
+    fn train(&self, lifecycle: &ModelLifecycle) -> Result<Manifest, String> {
         let mut say = |line: String| println!("{line}");
-        let report =
-            train_once(&self.config, log, lifecycle, self.item_attributes, &mut say).map_err(|e| e.to_string())?;
+        let report = train_once(&self.config, lifecycle, self.item_attributes, &mut say).map_err(|e| e.to_string())?;
         print_rows(&report.rows);
         print_scores(&report.scores);
         Ok(report.manifest)
@@ -72,7 +70,7 @@ pub fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
     let item_attributes = config.train.model.item_attributes && !args.no_attributes;
     let training = ConfiguredTraining { config: config.clone(), item_attributes };
     if !args.watch {
-        training.train(log.as_ref(), &lifecycle).map_err(anyhow::Error::msg)?;
+        training.train(&lifecycle).map_err(anyhow::Error::msg)?;
         return Ok(());
     }
     let stop = tailor_stream::stop_on_signals()?;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tailor_events::RetrainState;
-use tailor_log::{EventLog, now_ms};
+use tailor_log::now_ms;
 
 use crate::{Manifest, ModelError, ModelLifecycle, ModelNews, RetrainSchedule, RetrainStatus};
 
@@ -17,9 +17,9 @@ pub const SCHEDULE_CHECK: Duration = Duration::from_secs(5);
 /// not retried, and reported, every few seconds.
 const AFTER_A_FAILED_SCHEDULED_RUN: Duration = Duration::from_secs(60);
 
-/// One training run: reads the log, trains, and publishes through the lifecycle.
+/// One training run: reads the lifecycle's log, trains, and publishes through the lifecycle.
 pub trait TrainingRun: Send + Sync {
-    fn train(&self, log: &dyn EventLog, lifecycle: &ModelLifecycle) -> Result<Manifest, String>;
+    fn train(&self, lifecycle: &ModelLifecycle) -> Result<Manifest, String>;
 }
 
 impl ModelLifecycle {
@@ -71,7 +71,7 @@ impl ModelLifecycle {
             for request in &serving {
                 self.report(request, RetrainState::Started, None, None)?;
             }
-            match run.train(self.log().as_ref(), self) {
+            match run.train(self) {
                 Ok(manifest) => {
                     for request in &serving {
                         self.report(request, RetrainState::Published, Some(manifest.version), None)?;

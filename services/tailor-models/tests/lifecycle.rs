@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tailor_events::{RetrainState, SingleObject};
-use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, EventLog, TopicConfig};
+use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, TopicConfig};
 use tailor_models::{
     Manifest, ModelError, ModelLifecycle, ModelNews, ModelStore, RetrainSchedule, RetrainStatus, Target, TrainingRun,
 };
@@ -55,7 +55,7 @@ struct Scripted {
 }
 
 impl TrainingRun for Scripted {
-    fn train(&self, _: &dyn EventLog, lifecycle: &ModelLifecycle) -> Result<Manifest, String> {
+    fn train(&self, lifecycle: &ModelLifecycle) -> Result<Manifest, String> {
         self.started.send(()).unwrap();
         self.go.lock().unwrap().recv().unwrap()?;
         lifecycle.publish(published(3.0)).map_err(|e| e.to_string())

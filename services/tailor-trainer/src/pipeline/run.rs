@@ -11,7 +11,6 @@ use tailor_core::{Attributes, TextQuery};
 use tailor_embed::best_device;
 use tailor_engine::evaluation::Score;
 use tailor_engine::{ActiveModel, EngineError};
-use tailor_log::EventLog;
 use tailor_models::{
     DataWindow, ItemVectors, LoadedModel, Manifest, ModelLifecycle, PublishedModel, TrainConfig, TrainingSummary,
     TwoTowerWeights,
@@ -31,14 +30,13 @@ pub struct TrainingReport {
 /// One training run: read, train, evaluate, publish, announce.
 pub fn train_once(
     config: &Config,
-    log: &dyn EventLog,
     lifecycle: &ModelLifecycle,
     item_attributes: bool,
     say: &mut dyn FnMut(String),
 ) -> Result<TrainingReport, TrainerError> {
     let _lock = lifecycle.store().lock_training()?;
     let started = Instant::now();
-    let inputs = TrainingInputs::load(config, log)?;
+    let inputs = TrainingInputs::load(config, lifecycle.log().as_ref())?;
     let counts = &inputs.dataset.counts;
     say(format!(
         "read {} events up to offsets {:?}: {} ratings from {} users over {} items ({} duplicates, {} for unknown items, {} with impossible timestamps, {} undecodable)",
