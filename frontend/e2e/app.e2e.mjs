@@ -39,7 +39,8 @@ try {
   await page.getByRole("heading", { name: "Pick a few things you like" }).waitFor();
   const cards = page.locator("ul.grid button.card");
   await cards.first().waitFor();
-  // The first screen covers the catalogue: many article types, more than one gender.
+  // The first screen covers the catalogue: popular items one shelf at a time, so many article types
+  // and more than one gender.
   const opening = (await (await firstPage).json()).items.slice(0, 24);
   const types = new Set(opening.map((i) => i.attributes.article_type));
   const genders = new Set(opening.map((i) => i.attributes.gender));

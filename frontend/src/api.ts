@@ -50,10 +50,11 @@ export async function session(now = Date.now()): Promise<Session> {
   return created;
 }
 
-/** Items with photos to pick from, in the service's spread order: one from each shelf (gender and
- * article type) in turn, so any page, filtered or searched, shows variety. */
+/** Items with photos to pick from: what is popular in the shop now first, then the service's
+ * spread order (one from each shelf, gender and article type, in turn), so any page, filtered or
+ * searched, opens with what shoppers pick and still shows variety. */
 export function items(filter: { gender?: string; category?: string; q?: string }, limit = 48): Promise<{ items: Item[]; total: number }> {
-  const query = new URLSearchParams({ limit: String(limit), with_photo: "true", order: "spread" });
+  const query = new URLSearchParams({ limit: String(limit), with_photo: "true", order: "trending" });
   if (filter.gender) query.set("gender", filter.gender);
   if (filter.category) query.set("category", filter.category);
   if (filter.q) query.set("q", filter.q);

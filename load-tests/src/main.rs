@@ -8,14 +8,19 @@
 //!   recommendations changing).
 //! - `kafka`: persona visitors' events produced straight into Kafka, with produce latency and
 //!   freshness through a service consuming that broker.
+//! - `item-changes`: a nightly diff's worth of item changes produced into Kafka's items topic.
 //! - `catalogue`: a synthetic shop of any size written into a data directory, to serve and load.
+//! - `live-catalogue`: items added, sold out and removed while serving, timed from each `202` to
+//!   what visitors see, and recommendations hammered while items sell out.
 //! - `flood`: new visitors (a session and a like each) as fast as the service takes them, with
 //!   the service's resident memory.
 
 mod catalogue;
+mod changes;
 mod flood;
 mod freshness;
 mod kafka;
+mod live;
 mod recommendations;
 mod report;
 mod sessions;
@@ -37,6 +42,8 @@ enum Scenario {
     Kafka(kafka::Args),
     Catalogue(catalogue::Args),
     Flood(flood::Args),
+    LiveCatalogue(live::Args),
+    ItemChanges(changes::Args),
 }
 
 /// A broker address (`host:port`, comma-separated) on this machine only.
@@ -64,6 +71,8 @@ fn main() -> anyhow::Result<()> {
         Scenario::Kafka(args) => kafka::run(args),
         Scenario::Catalogue(args) => catalogue::run(args),
         Scenario::Flood(args) => flood::run(args),
+        Scenario::LiveCatalogue(args) => live::run(args),
+        Scenario::ItemChanges(args) => changes::run(args),
     }
 }
 

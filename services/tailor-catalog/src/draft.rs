@@ -18,7 +18,8 @@ pub(crate) struct Draft {
 }
 
 /// A valid row: the item, and what was noticed but did not stop it.
-pub(crate) struct Accepted {
+#[derive(Debug)]
+pub struct Accepted {
     pub item: Item,
     pub warnings: Vec<String>,
 }
@@ -57,4 +58,18 @@ impl Draft {
         }
         Ok(Accepted { item, warnings })
     }
+}
+
+/// An item as an event or an admin request describes it, checked by the rules ingestion applies
+/// to a row: its photo is an absolute path or an http(s) URL.
+pub fn check_item(
+    id: &str,
+    title: Option<String>,
+    description: Option<String>,
+    image: Option<String>,
+    attributes: RawAttributes,
+) -> Result<Accepted, String> {
+    let draft =
+        Draft { id: Some(id.to_owned()), title, description, image: image.map(ImageSource::Declared), attributes };
+    draft.validate(Path::new("/"))
 }

@@ -102,7 +102,9 @@ impl Run {
         self.report.new += counts.new;
         self.report.updated += counts.updated;
         self.report.unchanged += counts.unchanged;
-        self.batch.clear();
+        let changed: std::collections::HashSet<usize> = counts.changed.into_iter().collect();
+        let batch = std::mem::take(&mut self.batch).into_iter().enumerate();
+        self.report.changed.extend(batch.filter(|(position, _)| changed.contains(position)).map(|(_, item)| item));
         Ok(())
     }
 }

@@ -12,6 +12,7 @@ mod records;
 mod report;
 mod store;
 
+pub use draft::{Accepted, check_item};
 pub use error::CatalogError;
 pub use format::SourceFormat;
 pub use ingest::ingest;

@@ -1,6 +1,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use tailor_core::Item;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IssueOutcome {
     /// The row was not ingested.
@@ -29,7 +31,7 @@ impl fmt::Display for RowIssue {
 }
 
 /// What one ingestion run did. `with_image`, `text_only` and `image_only` count the accepted rows.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IngestReport {
     pub file: PathBuf,
     pub read: u64,
@@ -41,6 +43,9 @@ pub struct IngestReport {
     pub text_only: u64,
     pub image_only: u64,
     pub issues: Vec<RowIssue>,
+    /// The new and updated items, as the store now holds them: what a running system needs to
+    /// hear of.
+    pub changed: Vec<Item>,
 }
 
 impl IngestReport {

@@ -23,11 +23,13 @@ pub struct CatalogStore {
 }
 
 /// How an upsert changed the store.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UpsertCounts {
     pub new: u64,
     pub updated: u64,
     pub unchanged: u64,
+    /// The positions in the batch of the new and updated items.
+    pub changed: Vec<usize>,
 }
 
 impl CatalogStore {
@@ -72,7 +74,7 @@ impl CatalogStore {
         let txn = self.db.begin_write().map_err(|e| self.error(e))?;
         {
             let mut table = txn.open_table(ITEMS).map_err(|e| self.error(e))?;
-            for item in items {
+            for (position, item) in items.iter().enumerate() {
                 let encoded = postcard::to_allocvec(item).expect("items always encode");
                 let key = item.id().as_str();
                 let previous = table.get(key).map_err(|e| self.error(e))?.map(|v| v.value() == encoded.as_slice());
@@ -82,6 +84,7 @@ impl CatalogStore {
                     None => counts.new += 1,
                 }
                 if previous != Some(true) {
+                    counts.changed.push(position);
                     table.insert(key, encoded.as_slice()).map_err(|e| self.error(e))?;
                 }
             }

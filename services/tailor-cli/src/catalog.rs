@@ -18,6 +18,10 @@ pub struct IngestArgs {
     format: FormatArg,
     /// Data file, or for myntra and hm the directory holding styles.csv / articles.csv and images/
     path: PathBuf,
+    /// Also publish the new and changed rows (compared with the store) as item events, for a
+    /// running system to take in while it serves.
+    #[arg(long)]
+    publish: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -60,6 +64,9 @@ pub fn ingest(config: &Config, args: IngestArgs) -> anyhow::Result<()> {
         store.revision()?,
         started.elapsed().as_secs_f64()
     );
+    if args.publish {
+        crate::publish::publish(config, &report.changed)?;
+    }
     Ok(())
 }
 

@@ -13,6 +13,8 @@ use tailor_embed::{
     best_device, embed_catalogue, keep_freed_memory,
 };
 
+use tailor_trainer::pipeline::{EmbedTopics, ItemEmbedder, follow_items};
+
 use crate::progress::Bar;
 
 #[derive(Args)]
@@ -30,6 +32,32 @@ pub struct EmbedArgs {
     /// CLIP model directory: config.json, model.safetensors, tokenizer.json.
     #[arg(long, required_if_eq("encoder", "clip"))]
     model_dir: Option<PathBuf>,
+    /// Instead of the whole catalogue: follow the items topic and publish the vectors of new and
+    /// changed items on the item-vectors topic, until SIGINT or SIGTERM.
+    #[arg(long, conflicts_with_all = ["retrain", "evaluate", "model_dir"])]
+    follow: bool,
+}
+
+/// The embedder that follows the items topic, as `tailor serve` runs it beside serving.
+pub fn follower(config: Config, embedder: ItemEmbedder) -> tailor_serve::Companion {
+    Box::new(move |log, wire, stop| {
+        let events = &config.events;
+        let topics = EmbedTopics {
+            log: log.as_ref(),
+            wire: wire.as_ref(),
+            items: &events.items.name,
+            item_vectors: &events.item_vectors.name,
+        };
+        follow_items(&config, &embedder, &topics, &stop, &mut |line| println!("embedder: {line}"))
+            .map_err(|e| e.to_string())
+    })
+}
+
+fn follow(config: &Config) -> anyhow::Result<()> {
+    let embedder = ItemEmbedder::load(config)?;
+    let (log, wire) = (tailor_config::open_log(config)?, tailor_config::wire_format(config));
+    let stop = tailor_stream::stop_on_signals()?;
+    follower(config.clone(), embedder)(log, wire, stop).map_err(anyhow::Error::msg)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -39,6 +67,9 @@ enum EncoderChoice {
 }
 
 pub fn run(config: &Config, args: EmbedArgs) -> anyhow::Result<()> {
+    if args.follow {
+        return follow(config);
+    }
     let started = Instant::now();
     let store = CatalogStore::open(&config.data_dir)
         .with_context(|| format!("opening the catalogue in {}", config.data_dir.display()))?;

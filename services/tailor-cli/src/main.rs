@@ -6,6 +6,7 @@ mod log;
 mod models;
 mod personas;
 mod progress;
+mod publish;
 mod report;
 mod retrain;
 mod serve;

@@ -8,12 +8,12 @@ use tailor_trainer::EvalRow;
 /// The persona evaluation's rows.
 pub fn print_rows(rows: &[EvalRow]) {
     println!(
-        "{:<22} {:>2} {:<11} {:>6} {:>8} {:>10} {:>8} {:>9}",
+        "{:<22} {:>2} {:<17} {:>6} {:>8} {:>10} {:>8} {:>9}",
         "slice", "k", "method", "users", "NDCG@10", "Recall@10", "HR@10", "coverage"
     );
     for row in rows {
         println!(
-            "{:<22} {:>2} {:<11} {:>6} {:>8.4} {:>10.4} {:>8.4} {:>9.4}",
+            "{:<22} {:>2} {:<17} {:>6} {:>8.4} {:>10.4} {:>8.4} {:>9.4}",
             row.slice.name(),
             row.k,
             row.method.name(),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tailor_config::Config;
 use tailor_core::TextQuery;
 use tailor_serve::Roles;
-use tailor_trainer::pipeline::free_text_encoder;
+use tailor_trainer::pipeline::{ItemEmbedder, free_text_encoder};
 
 use crate::train::ConfiguredTraining;
 
@@ -21,6 +21,13 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     };
     let item_attributes = config.train.model.item_attributes;
     let trainer = Some(Arc::new(ConfiguredTraining { config: config.clone(), item_attributes }) as _);
-    tailor_serve::run(config, Roles { text_query, trainer })?;
+    let embedder = match ItemEmbedder::load(config) {
+        Ok(embedder) => Some(crate::embed::follower(config.clone(), embedder)),
+        Err(error) => {
+            println!("new items are not embedded in this process: {error}");
+            None
+        }
+    };
+    tailor_serve::run(config, Roles { text_query, trainer, embedder })?;
     Ok(())
 }

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 import warnings
@@ -36,7 +37,8 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
-FIRST_LOOK = "a first look across the catalogue"
+# What a first screen's items say: popular now, then the catalogue's spread.
+FIRST_SCREEN = ("popular in the shop right now", "a first look across the catalogue")
 
 
 def check(condition, message):
@@ -65,12 +67,21 @@ def post_json(url, body, token=None):
         return response.status, json.loads(response.read() or b"null")
 
 
-def counter(base, name, outcome):
+def counter(base, name, outcome, labels=""):
     """A counter from Tailor's Prometheus text, 0 when it has not been set yet."""
     with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
         text = response.read().decode()
-    match = re.search(rf'^{name}\{{outcome="{outcome}"\}} (\d+)', text, re.MULTILINE)
+    match = re.search(rf'^{name}\{{{labels}outcome="{outcome}"\}} (\d+)', text, re.MULTILINE)
     return int(match.group(1)) if match else 0
+
+
+def status(url):
+    """The HTTP status of a GET."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def read_topic(brokers, topic):
@@ -124,7 +135,7 @@ def recommendations_follow(base, subject, liked_type):
         items = user_recommendations(base, subject)
         seen[:] = [(item["item"]["attributes"].get("article_type"), item["reason"]) for item in items]
         types = [article_type for article_type, _ in seen]
-        return items if items and seen[0][1] != FIRST_LOOK and types.count(liked_type) >= 3 else None
+        return items if items and seen[0][1] not in FIRST_SCREEN and types.count(liked_type) >= 3 else None
 
     try:
         return wait_for(f"{subject}'s recommendations to follow its {liked_type}", followed)
@@ -195,7 +206,7 @@ def single_object(args):
     applied = counter(args.url, "tailor_stream_events_total", "applied")
     shopper = f"backend-shopper-{uuid.uuid4().hex[:8]}"
     first = user_recommendations(args.url, shopper)
-    check(first[0]["reason"] == FIRST_LOOK, f"a new shopper starts with the first look: {first[0]}")
+    check(first[0]["reason"] in FIRST_SCREEN, f"a new shopper starts with a first screen: {first[0]}")
     likes = [flag for item in args.like for flag in ("--like", item)]
     subprocess.run([sys.executable, args.example, "--brokers", args.brokers, "--user", shopper, *likes], check=True)
     followed = recommendations_follow(args.url, shopper, args.liked_type)
@@ -203,6 +214,8 @@ def single_object(args):
     wait_for("the example's events to be counted as applied",
              lambda: counter(args.url, "tailor_stream_events_total", "applied") >= applied + len(args.like))
     check(counter(args.url, "tailor_stream_events_total", "dead_lettered") == 0, "events were dead-lettered")
+
+    items(args, known, out)
 
     # Something Tailor cannot read goes to the dead-letter topic with the reason in a header.
     unknown = b"\xc3\x01" + bytes(8) + b"\x00"
@@ -216,6 +229,60 @@ def single_object(args):
     check(headers["tailor.reason"] == "unknown writer schema fingerprint 0000000000000000", f"{headers}")
     check(headers["tailor.source"].startswith("tailor.interactions/"), f"{headers}")
     print(f"dead letter: {headers}")
+
+
+def single_object_value(known, schema_file, record):
+    """`record` single-object encoded with the current `schema_file`, its fingerprint looked up."""
+    (current,) = [fp for fp, (name, _) in known.items() if name == schema_file]
+    body = io.BytesIO()
+    fastavro.schemaless_writer(body, known[current][1], record)
+    return b"\xc3\x01" + current + body.getvalue()
+
+
+def items(args, known, out):
+    """A shop backend's catalogue changes on tailor.items: a new title-only item, which Tailor's
+    embedder embeds and publishes on tailor.item-vectors, and which a shopper who liked it before
+    it arrived gets recommendations from; then a sold-out item and a tombstone."""
+    now = int(time.time() * 1000)
+    new = {"item_id": "outside-watch", "title": "Gold Analog Watch from the backend", "article_type": "Watches",
+           "gender": "Women", "price": 129.0, "timestamp_ms": now}
+    # The like first: it waits for its item rather than being dead-lettered.
+    shopper = f"early-shopper-{uuid.uuid4().hex[:8]}"
+    like = single_object_value(known, "interaction.avsc", interaction(shopper, "outside-watch", "like"))
+    out.produce("tailor.interactions", key=shopper.encode(), value=like)
+    out.flush(30)
+    out.produce("tailor.items", key=b"outside-watch", value=single_object_value(known, "item_upsert.avsc", new))
+    out.flush(30)
+    wait_for("the new item to be served", lambda: status(f"{args.url}/v1/items/outside-watch") == 200)
+    print("outside-watch: served at /v1/items/outside-watch")
+    followed = recommendations_follow(args.url, shopper, "Watches")
+    print(f"{shopper}: liked outside-watch before it existed; now {[i['item']['title'] for i in followed]}")
+
+    def vector_published():
+        messages = read_topic(args.brokers, "tailor.item-vectors")
+        decoded = [decode_single_object(known, m.value()) for m in messages]
+        check(all(name == "item_vector.avsc" for name, _ in decoded), f"{[name for name, _ in decoded]}")
+        return [record for _, record in decoded if record["item_id"] == "outside-watch"]
+
+    (vector,) = wait_for("the embedder's vector of outside-watch", vector_published)
+    check(not vector["from_photo"] and len(vector["vector"]) > 0, f"a title-only vector: {vector['from_photo']}")
+    print(f"tailor.item-vectors: outside-watch embedded from its title, {len(vector['vector'])} numbers")
+
+    sold_out = {"item_id": "i3", "title": "Black Digital Watch 3", "article_type": "Watches", "gender": "Men",
+                "timestamp_ms": now, "availability": "sold_out"}
+    out.produce("tailor.items", key=b"i3", value=single_object_value(known, "item_upsert.avsc", sold_out))
+    out.produce("tailor.items", key=b"outside-watch", value=None)
+    out.flush(30)
+    wait_for("i3 to be sold out", lambda: status(f"{args.url}/v1/items/i3") == 410)
+    wait_for("the tombstone to remove outside-watch", lambda: status(f"{args.url}/v1/items/outside-watch") == 410)
+    for name, record in (decode_single_object(known, m.value()) for m in read_topic(args.brokers, "tailor.items")
+                         if m.value() is not None):
+        check(name == "item_upsert.avsc", f"a {name} event on tailor.items")
+    print("tailor.items: i3 sold out and outside-watch removed by a tombstone; neither is served")
+    for topic in ("items", "item_vectors"):
+        dead = counter(args.url, "tailor_catalogue_events_total", "dead_lettered", f'topic="{topic}",')
+        check(dead == 0, f"{dead} item events dead-lettered from {topic}")
+    check(counter(args.url, "tailor_stream_events_total", "dead_lettered") == 0, "interactions were dead-lettered")
 
 
 # -- Confluent framing -------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 //! the team wrote: `outside_clients.py` (confluent-kafka and fastavro, in the virtual environment
 //! `scripts/setup` makes) decodes every event on Tailor's topics by looking its writer schema up
 //! by the specification's fingerprint, runs the README's producer example and sees a shopper's
-//! recommendations follow it, and reads a dead letter; then, with a schema registry, checks the
-//! Confluent framing both ways against confluent-kafka's Avro serializer.
+//! recommendations follow it, changes the catalogue on the items topic (a new title-only item
+//! that Tailor embeds and serves, a sold-out item, a tombstone), and reads a dead letter; then,
+//! with a schema registry, checks the Confluent framing both ways against confluent-kafka's Avro
+//! serializer.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -36,6 +38,8 @@ fn tailor(data_dir: &Path, broker: &Broker, topics: &str) -> Command {
         .env("TAILOR_EVENTS__INTERACTIONS__NAME", format!("{topics}.interactions"))
         .env("TAILOR_EVENTS__DEAD_LETTERS__NAME", format!("{topics}.dead-letters"))
         .env("TAILOR_EVENTS__MODELS__NAME", format!("{topics}.models"))
+        .env("TAILOR_EVENTS__ITEMS__NAME", format!("{topics}.items"))
+        .env("TAILOR_EVENTS__ITEM_VECTORS__NAME", format!("{topics}.item-vectors"))
         .env("TAILOR_SERVE__ADMIN_TOKEN", ADMIN_TOKEN);
     cmd
 }

@@ -81,6 +81,10 @@ pub struct EventsConfig {
     pub dead_letters: TopicConfig,
     /// Where model-published events announce new versions.
     pub models: TopicConfig,
+    /// Item upserts and removals, keyed by item id; compacted on Kafka.
+    pub items: TopicConfig,
+    /// The item vectors the embedder computes from the items topic, keyed by item id.
+    pub item_vectors: TopicConfig,
 }
 
 const THIRTY_DAYS_MS: u64 = 30 * 24 * 3600 * 1000;
@@ -99,6 +103,8 @@ impl Default for EventsConfig {
             interactions: retained("tailor.interactions", 6),
             dead_letters: retained("tailor.dead-letters", 1),
             models: retained("tailor.models", 1),
+            items: TopicConfig { compacted: true, ..TopicConfig::new("tailor.items", 3) },
+            item_vectors: TopicConfig { compacted: true, ..TopicConfig::new("tailor.item-vectors", 3) },
         }
     }
 }
@@ -112,8 +118,10 @@ pub struct StreamConfig {
     pub item_vectors: Option<PathBuf>,
     /// Serve Prometheus metrics on this address, e.g. "127.0.0.1:9464".
     pub metrics_addr: Option<SocketAddr>,
-    /// The resend window, idle eviction and maximum number of visitors held.
+    /// The resend window, idle eviction, maximum number of visitors held and parked events.
     pub limits: tailor_stream::StateLimits,
+    /// How interactions count towards what is trending, and how fast counts fade.
+    pub trending: tailor_stream::TrendingWeights,
 }
 
 impl Default for StreamConfig {
@@ -123,6 +131,7 @@ impl Default for StreamConfig {
             item_vectors: None,
             metrics_addr: None,
             limits: tailor_stream::StateLimits::default(),
+            trending: tailor_stream::TrendingWeights::default(),
         }
     }
 }

@@ -29,7 +29,13 @@ pub fn wire_format(config: &Config) -> Arc<dyn WireFormat> {
 /// The log `events.log` names, with Tailor's topics (created where they are missing).
 pub fn open_log(config: &Config) -> Result<Arc<dyn EventLog>, ConfigError> {
     let events = &config.events;
-    let topics = [events.interactions.clone(), events.dead_letters.clone(), events.models.clone()];
+    let topics = [
+        events.interactions.clone(),
+        events.dead_letters.clone(),
+        events.models.clone(),
+        events.items.clone(),
+        events.item_vectors.clone(),
+    ];
     let options = OpenOptions {
         default_dir: config.paths().log(),
         segment_bytes: events.segment_bytes,

@@ -27,6 +27,8 @@ pub struct ServeConfig {
     pub search: tailor_engine::SearchConfig,
     /// The photo preference, duplicate and reason thresholds of ranking.
     pub ranking: tailor_engine::RankingConfig,
+    /// Business rules every request gets; a request's own come on top.
+    pub rules: tailor_engine::Rules,
     /// How far from the service's clock a posted event's timestamp may be.
     pub timestamps: TimestampWindow,
     /// Per-client rate limits, requests in flight and their time.
@@ -48,6 +50,7 @@ impl Default for ServeConfig {
             app_dir: PathBuf::from("frontend/dist"),
             search: tailor_engine::SearchConfig::default(),
             ranking: tailor_engine::RankingConfig::default(),
+            rules: tailor_engine::Rules::default(),
             timestamps: TimestampWindow::default(),
             limits: RequestLimits::default(),
             text_encoder_url: None,

@@ -31,6 +31,8 @@ pub enum CoreError {
     WeightCountMismatch { weights: usize, vectors: usize },
     #[error("item {0} appears twice in the item matrix")]
     DuplicateItem(String),
+    #[error("row {row} is past the item matrix's {rows} rows")]
+    NoSuchRow { row: u32, rows: usize },
     #[error("timestamp {at_ms} is not a time from 1970 to 9999: milliseconds since the epoch, 0 to {latest}")]
     InvalidTimestamp { at_ms: i64, latest: i64 },
     #[error("rating {0:?} is not a number from 1 to 10")]

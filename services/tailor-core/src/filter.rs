@@ -3,7 +3,8 @@ use std::collections::HashMap;
 use crate::{Attributes, CoreError};
 
 /// The attributes a recommendation request can be restricted by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FilterField {
     Gender,
     Category,
@@ -83,7 +84,7 @@ impl AttributeFilter {
 
 /// Interned attribute values of one field, so a filter test is an integer comparison.
 /// Code 0 means "no value".
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Vocabulary {
     codes: HashMap<String, u32>,
 }

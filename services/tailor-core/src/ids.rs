@@ -25,15 +25,16 @@ fn validate(kind: &'static str, id: &str) -> Result<(), CoreError> {
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
         $(#[$doc])*
+        /// Shared, not copied, when cloned: the serving catalogue's snapshots hold every id twice.
         #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        pub struct $name(std::sync::Arc<str>);
 
         impl $name {
             pub fn new(id: impl Into<String>) -> Result<Self, CoreError> {
                 let id = id.into();
                 validate($kind, &id)?;
-                Ok(Self(id))
+                Ok(Self(id.into()))
             }
 
             pub fn as_str(&self) -> &str {
@@ -50,7 +51,7 @@ macro_rules! id_type {
 
         impl From<$name> for String {
             fn from(id: $name) -> String {
-                id.0
+                id.0.to_string()
             }
         }
 

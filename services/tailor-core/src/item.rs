@@ -95,6 +95,16 @@ pub enum ImageRef {
     Url { url: String },
 }
 
+impl ImageRef {
+    /// The path or URL, as item events and the admin routes name a photo.
+    pub fn reference(&self) -> &str {
+        match self {
+            ImageRef::File { path, .. } => path,
+            ImageRef::Url { url } => url,
+        }
+    }
+}
+
 /// Catalogue attributes used for filtering, onboarding diversity and the item tower.
 /// Free-text values are kept as the shop spells them; matching is case-insensitive.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

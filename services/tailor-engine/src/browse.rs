@@ -1,6 +1,8 @@
 //! Browsing the catalogue for onboarding: filters, a title search, photos only, in id order or
 //! spread over the shelves, a page at a time.
 
+use std::collections::HashSet;
+
 use tailor_core::{AttributeFilter, Item};
 
 use crate::{EngineError, ServingCatalog};
@@ -13,6 +15,8 @@ pub enum Order {
     Id,
     /// One item from each shelf in turn (see [`ServingCatalog::spread`]).
     Spread,
+    /// The trending items first, most popular first, then the spread.
+    Trending,
 }
 
 pub struct Browse<'a> {
@@ -23,6 +27,8 @@ pub struct Browse<'a> {
     pub order: Order,
     pub offset: usize,
     pub limit: usize,
+    /// Items by how popular they are now, for [`Order::Trending`].
+    pub trending: &'a [(Box<str>, f64)],
 }
 
 /// A page of items and how many match in all.
@@ -46,9 +52,15 @@ impl ServingCatalog {
         let rows: Box<dyn Iterator<Item = u32>> = match browse.order {
             Order::Id => Box::new(0..matrix.len() as u32),
             Order::Spread => Box::new(self.spread().iter().copied()),
+            Order::Trending => {
+                let trending = self.trending_rows(browse.trending);
+                let first: HashSet<u32> = trending.iter().copied().collect();
+                let rest = self.spread().iter().copied().filter(move |row| !first.contains(row));
+                Box::new(trending.into_iter().chain(rest))
+            }
         };
         let matching: Vec<u32> = rows
-            .filter(|&row| matrix.passes(row, &filter))
+            .filter(|&row| !self.is_withdrawn(row) && matrix.passes(row, &filter))
             .filter(|&row| !browse.with_photo || self.item_at(row).image().is_some())
             .filter(|&row| {
                 words.is_empty() || {

@@ -11,6 +11,9 @@ pub enum EngineError {
     /// The request names an item the catalogue does not hold.
     #[error("no item {0:?} in the catalogue")]
     UnknownItem(String),
+    /// The catalogue holds the item but serves it no more.
+    #[error("item {id:?} is {}", why.as_str())]
+    Withdrawn { id: String, why: crate::Withdrawal },
     /// A model version this catalogue cannot be ranked with; the one serving stays.
     #[error("model version {version} does not fit the served catalogue: {reason}")]
     ModelMismatch { version: u64, reason: String },

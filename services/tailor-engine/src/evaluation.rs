@@ -21,7 +21,7 @@ use tailor_stream::{SubjectKey, VisitorStates};
 use crate::recommend::{Pool, Reason, Recommendation, Request, Signals, Weights, recommend, taste_from};
 use tailor_core::TextQuery;
 
-use crate::{ActiveModel, EngineError, RankingConfig, ServingCatalog};
+use crate::{ActiveModel, EngineError, NO_RULES, RankingConfig, ServingCatalog};
 
 /// The attribute groups a seed's picks share, and a result must share to be relevant.
 pub const GROUPS: [&[FilterField]; 7] = [
@@ -217,7 +217,17 @@ impl PickConsistency<'_> {
     }
 
     fn picks_request<'s>(&self, signals: &'s Signals<'s>, taste: Option<&'s Embedding>) -> Request<'s> {
-        Request { taste, signals, described: false, k: TOP, filter: &NO_FILTER, diversity: 0.0, prefer_photos: false }
+        Request {
+            taste,
+            signals,
+            described: false,
+            k: TOP,
+            filter: &NO_FILTER,
+            diversity: 0.0,
+            prefer_photos: false,
+            trending: &[],
+            rules: &NO_RULES,
+        }
     }
 
     /// The weights, for each of 1, 3 and 5 picks, with the best mean precision@10 over the

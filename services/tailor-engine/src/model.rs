@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use tailor_core::{Embedding, ItemMatrix, ItemMatrixBuilder, Tower};
-use tailor_models::{Blend, LoadedModel};
+use tailor_models::{Blend, LoadedModel, TwoTowerWeights};
 
 use crate::{EngineError, MatrixSearch, ServingCatalog};
 
@@ -21,6 +21,8 @@ pub struct ActiveModel {
     pub blend: Blend,
     /// Rows computed here because the published matrix lacked them.
     pub computed_rows: usize,
+    /// The item tower, for rows of items added while serving.
+    pub towers: TwoTowerWeights,
 }
 
 impl ActiveModel {
@@ -62,12 +64,41 @@ impl ActiveModel {
         search.build(&matrix, "model")?;
         Ok(ActiveModel {
             version,
-            user_tower: loaded.towers.user,
+            user_tower: loaded.towers.user.clone(),
             matrix,
             search,
             metrics: loaded.manifest.metrics,
             blend: loaded.manifest.blend.unwrap_or_else(default_blend),
             computed_rows,
+            towers: loaded.towers,
+        })
+    }
+
+    /// This model over `catalog`, a later snapshot whose rows `changed` (ascending) are new or
+    /// changed: their item-tower rows are computed here, the others shared by copy.
+    pub fn follow(&self, catalog: &ServingCatalog, changed: &[u32]) -> Result<ActiveModel, EngineError> {
+        let content = catalog.matrix();
+        let mut computed = Vec::with_capacity(changed.len());
+        for &row in changed {
+            let item = catalog.item_at(row);
+            computed.push((row, item, self.towers.item_vector(content.row(row), item.attributes())?));
+        }
+        let (appended, replaced): (Vec<_>, Vec<_>) =
+            computed.iter().partition(|(row, _, _)| *row as usize >= self.matrix.len());
+        let replaced: Vec<_> = replaced.iter().map(|(row, item, v)| (*row, item.attributes(), v.as_slice())).collect();
+        let appended: Vec<_> =
+            appended.iter().map(|(_, item, v)| (item.id().clone(), item.attributes(), v.as_slice())).collect();
+        let matrix = self.matrix.with_rows(&replaced, &appended)?;
+        let search = self.search.follow(&self.matrix, &matrix, changed)?;
+        Ok(ActiveModel {
+            version: self.version,
+            user_tower: self.user_tower.clone(),
+            matrix,
+            search,
+            metrics: self.metrics.clone(),
+            blend: self.blend.clone(),
+            computed_rows: self.computed_rows + changed.len(),
+            towers: self.towers.clone(),
         })
     }
 

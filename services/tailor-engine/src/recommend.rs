@@ -10,12 +10,12 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use tailor_core::vector::dot;
 use tailor_core::{
-    AggregateWeights, AttributeFilter, Embedding, FilterField, Gender, InteractionKind, RowSet, Scored, UserAggregate,
-    mmr,
+    AggregateWeights, AttributeFilter, Embedding, FilterField, Gender, InteractionKind, ResolvedFilter, RowSet, Scored,
+    UserAggregate, mmr,
 };
 use tailor_models::Blend;
 
-use crate::{ActiveModel, EngineError, ServingCatalog, metrics};
+use crate::{ActiveModel, EngineError, Rules, ServingCatalog, metrics};
 
 /// How results are chosen among the candidates; `[serve.ranking]` in the configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -56,6 +56,10 @@ pub struct Recommendation {
 pub enum Reason {
     /// Part of the first screen for a visitor with no taste yet.
     Onboarding,
+    /// Among the items most interacted with lately, on a first screen.
+    Trending,
+    /// Placed at its position by a business rule.
+    Pinned,
     /// Close to the visitor's picks taken together, with no single pick of its kind close enough
     /// to name.
     Taste,
@@ -83,6 +87,11 @@ pub struct Request<'a> {
     /// From 0 (relevance alone) to 1: re-ranks a wider pool by maximal marginal relevance.
     pub diversity: f32,
     pub prefer_photos: bool,
+    /// Items by how popular they are now, most first: the first screen of a visitor without
+    /// picks opens with them.
+    pub trending: &'a [(Box<str>, f64)],
+    /// The shop's business rules for this request (the configured defaults merged with its own).
+    pub rules: &'a Rules,
 }
 
 /// How many candidates per requested item each matrix contributes, and at least how many: enough
@@ -132,10 +141,35 @@ pub fn recommend(
 fn onboarding(catalog: &ServingCatalog, request: &Request<'_>) -> Result<Vec<Recommendation>, EngineError> {
     let matrix = catalog.matrix();
     let resolved = resolve(catalog, request.filter)?;
-    let seen: HashSet<u32> = request.signals.items.iter().filter_map(|(id, _)| matrix.row_of(id)).collect();
-    let rows =
-        catalog.onboarding().iter().copied().filter(|&row| !seen.contains(&row) && matrix.passes(row, &resolved));
-    Ok(rows.take(request.k).map(|row| Recommendation { row, score: 0.0, reason: Reason::Onboarding }).collect())
+    let mut exclude = catalog.withdrawn_rows();
+    request.signals.items.iter().filter_map(|(id, _)| matrix.row_of(id)).for_each(|row| exclude.insert(row));
+    request.rules.exclude_rows(catalog, &mut exclude);
+    let shown = |row: &u32| !exclude.contains(*row) && matrix.passes(*row, &resolved);
+    let trending = catalog.trending_rows(request.trending).into_iter().filter(shown);
+    // Boosts reorder the first screen too; a wider stretch of it gives them room.
+    let wanted = if request.rules.boosts.is_empty() { request.k } else { request.k * DIVERSITY_POOL_FACTOR };
+    let mut chosen: Vec<Recommendation> =
+        trending.take(wanted).map(|row| Recommendation { row, score: 0.0, reason: Reason::Trending }).collect();
+    // The spread fills what trending leaves: a new shop, or a filter few trending items pass.
+    let taken: HashSet<u32> = chosen.iter().map(|r| r.row).collect();
+    let spread = catalog.onboarding().filter(|row| shown(row) && !taken.contains(row));
+    let rest = wanted - chosen.len();
+    chosen.extend(spread.take(rest).map(|row| Recommendation { row, score: 0.0, reason: Reason::Onboarding }));
+    for recommendation in &mut chosen {
+        recommendation.score = request.rules.boost(catalog, recommendation.row);
+    }
+    // Stable: equal boosts keep the trending and spread order.
+    chosen.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut room = request.rules.capped(catalog);
+    chosen.retain(|r| room(r.row));
+    let shown_pin = |row: u32| !catalog.is_withdrawn(row) && matrix.passes(row, &resolved);
+    request.rules.pin(catalog, shown_pin, &mut chosen, request.k, pinned);
+    chosen.truncate(request.k);
+    Ok(chosen)
+}
+
+fn pinned(row: u32) -> Recommendation {
+    Recommendation { row, score: 0.0, reason: Reason::Pinned }
 }
 
 fn resolve(catalog: &ServingCatalog, filter: &AttributeFilter) -> Result<tailor_core::ResolvedFilter, EngineError> {
@@ -173,6 +207,9 @@ fn shared_values(catalog: &ServingCatalog, liked: &[u32]) -> Vec<(FilterField, u
 /// request's options.
 pub struct Pool<'c> {
     catalog: &'c ServingCatalog,
+    rules: Rules,
+    /// The request's filter, which pinned items must pass too.
+    resolved: ResolvedFilter,
     candidates: Vec<Candidate>,
     /// The rows of the visitor's positive items, and of every item they interacted with.
     liked: Vec<u32>,
@@ -198,8 +235,9 @@ impl<'c> Pool<'c> {
         // Signals carry no rating values: a rating pulls only through the taste's aggregate.
         let liked: Vec<u32> =
             request.signals.items.iter().filter(|(_, kind)| kind.is_positive(None)).filter_map(row_of).collect();
-        let mut exclude = RowSet::new(content.len());
+        let mut exclude = catalog.withdrawn_rows();
         seen.iter().for_each(|&row| exclude.insert(row));
+        request.rules.exclude_rows(catalog, &mut exclude);
         let size = (request.k * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
         let search = |exclude: &RowSet| {
             let searched = catalog.search().top_k(content, taste.as_slice(), size, exclude, &resolved);
@@ -254,6 +292,8 @@ impl<'c> Pool<'c> {
             .collect();
         Ok(Some(Pool {
             catalog,
+            rules: request.rules.clone(),
+            resolved,
             candidates,
             liked,
             seen,
@@ -281,6 +321,7 @@ impl<'c> Pool<'c> {
                 if self.prefer_photos && self.catalog.item_at(c.row).image().is_some() {
                     score += ranking.photo_boost;
                 }
+                score += self.rules.boost(self.catalog, c.row);
                 Scored { row: c.row, score }
             })
             .collect();
@@ -291,10 +332,14 @@ impl<'c> Pool<'c> {
         if diverse {
             chosen = mmr(self.catalog.matrix(), &chosen, self.k, self.diversity);
         }
-        chosen
+        let mut ranked: Vec<Recommendation> = chosen
             .into_iter()
             .map(|s| Recommendation { row: s.row, score: s.score, reason: self.reason(s.row, ranking) })
-            .collect()
+            .collect();
+        let matrix = self.catalog.matrix();
+        let shown = |row: u32| !self.catalog.is_withdrawn(row) && matrix.passes(row, &self.resolved);
+        self.rules.pin(self.catalog, shown, &mut ranked, self.k, pinned);
+        ranked
     }
 
     /// The best `wanted` of `scored` (best first), leaving out each one that repeats a result
@@ -305,6 +350,7 @@ impl<'c> Pool<'c> {
         let mut kept_rows = self.seen.clone();
         let mut listings: HashSet<String> = self.seen.iter().filter_map(|&row| self.catalog.listing(row)).collect();
         let mut kept = Vec::with_capacity(wanted);
+        let mut room = self.rules.capped(self.catalog);
         for candidate in scored {
             if kept.len() == wanted {
                 break;
@@ -314,6 +360,7 @@ impl<'c> Pool<'c> {
                 || kept_rows
                     .iter()
                     .any(|&row| dot(content.row(row), content.row(candidate.row)) >= ranking.duplicate_cosine)
+                || !room(candidate.row)
             {
                 continue;
             }

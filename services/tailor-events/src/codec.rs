@@ -10,7 +10,7 @@ use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
 use serde::de::DeserializeOwned;
 
-use crate::events::{Interaction, ItemUpsert, ModelPublished, Retrain};
+use crate::events::{Interaction, ItemRemoved, ItemUpsert, ItemVector, ModelPublished, Retrain};
 use crate::schemas::{Kind, REGISTRY};
 use crate::{EventError, Fingerprint};
 
@@ -46,6 +46,8 @@ pub enum Event {
     ItemUpsert(Box<ItemUpsert>),
     ModelPublished(ModelPublished),
     Retrain(Retrain),
+    ItemRemoved(ItemRemoved),
+    ItemVector(Box<ItemVector>),
 }
 
 impl Event {
@@ -55,6 +57,8 @@ impl Event {
             Event::ItemUpsert(_) => Kind::ItemUpsert,
             Event::ModelPublished(_) => Kind::ModelPublished,
             Event::Retrain(_) => Kind::Retrain,
+            Event::ItemRemoved(_) => Kind::ItemRemoved,
+            Event::ItemVector(_) => Kind::ItemVector,
         }
     }
 }
@@ -79,6 +83,8 @@ pub(crate) fn encode_datum(event: &Event) -> (Kind, Vec<u8>) {
         Event::ItemUpsert(e) => writer.write_ser_to_vec(e),
         Event::ModelPublished(e) => writer.write_ser_to_vec(e),
         Event::Retrain(e) => writer.write_ser_to_vec(e),
+        Event::ItemRemoved(e) => writer.write_ser_to_vec(e),
+        Event::ItemVector(e) => writer.write_ser_to_vec(e),
     }
     // The Rust types mirror the schemas; the round-trip tests keep it that way.
     .unwrap_or_else(|e| panic!("{} does not match its schema: {e}", kind.name()));
@@ -113,9 +119,11 @@ pub(crate) fn decode_datum(kind: Kind, reader: &GenericDatumReader<'_>, datum: &
     }
     let event = match kind {
         Kind::Interaction => Event::Interaction(typed::<Interaction>(&value, schema_name)?.check()?),
-        Kind::ItemUpsert => Event::ItemUpsert(Box::new(typed(&value, schema_name)?)),
+        Kind::ItemUpsert => Event::ItemUpsert(Box::new(typed::<ItemUpsert>(&value, schema_name)?.check()?)),
         Kind::ModelPublished => Event::ModelPublished(typed(&value, schema_name)?),
         Kind::Retrain => Event::Retrain(typed(&value, schema_name)?),
+        Kind::ItemRemoved => Event::ItemRemoved(typed::<ItemRemoved>(&value, schema_name)?.check()?),
+        Kind::ItemVector => Event::ItemVector(Box::new(typed::<ItemVector>(&value, schema_name)?.check()?)),
     };
     Ok(event)
 }

@@ -14,7 +14,8 @@ pub use codec::{Event, decode, encode};
 pub use confluent::{Confluent, SchemaRegistry};
 pub use error::EventError;
 pub use events::{
-    EventSource, Interaction, InteractionKind, ItemUpsert, ModelPublished, Retrain, RetrainState, SubjectKind,
+    Availability, EventSource, Interaction, InteractionKind, ItemRemoved, ItemUpsert, ItemVector, ModelPublished,
+    Retrain, RetrainState, SubjectKind,
 };
 pub use fingerprint::Fingerprint;
 pub use wire::{SingleObject, WireFormat};

@@ -14,10 +14,13 @@ pub(crate) enum Kind {
     ItemUpsert,
     ModelPublished,
     Retrain,
+    ItemRemoved,
+    ItemVector,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Interaction, Kind::ItemUpsert, Kind::ModelPublished, Kind::Retrain];
+    pub const ALL: [Kind; 6] =
+        [Kind::Interaction, Kind::ItemUpsert, Kind::ModelPublished, Kind::Retrain, Kind::ItemRemoved, Kind::ItemVector];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -25,6 +28,8 @@ impl Kind {
             Kind::ItemUpsert => "item_upsert",
             Kind::ModelPublished => "model_published",
             Kind::Retrain => "retrain",
+            Kind::ItemRemoved => "item_removed",
+            Kind::ItemVector => "item_vector",
         }
     }
 }
@@ -39,7 +44,7 @@ struct Source {
 }
 
 /// Every schema source: the current ones first, then earlier versions kept for old events.
-const SOURCES: [Source; 4] = [
+const SOURCES: [Source; 7] = [
     Source {
         kind: Kind::Interaction,
         text: include_str!("../../../schemas/interaction.avsc"),
@@ -48,7 +53,7 @@ const SOURCES: [Source; 4] = [
     Source {
         kind: Kind::ItemUpsert,
         text: include_str!("../../../schemas/item_upsert.avsc"),
-        earlier_fingerprint: Some(Fingerprint([0x90, 0x69, 0xb1, 0x4b, 0xe6, 0x29, 0x66, 0x7b])),
+        earlier_fingerprint: None,
     },
     Source {
         kind: Kind::ModelPublished,
@@ -56,6 +61,22 @@ const SOURCES: [Source; 4] = [
         earlier_fingerprint: Some(Fingerprint([0x22, 0x96, 0x8f, 0xcf, 0x7d, 0xb4, 0x43, 0x33])),
     },
     Source { kind: Kind::Retrain, text: include_str!("../../../schemas/retrain.avsc"), earlier_fingerprint: None },
+    Source {
+        kind: Kind::ItemRemoved,
+        text: include_str!("../../../schemas/item_removed.avsc"),
+        earlier_fingerprint: None,
+    },
+    Source {
+        kind: Kind::ItemVector,
+        text: include_str!("../../../schemas/item_vector.avsc"),
+        earlier_fingerprint: None,
+    },
+    // Earlier versions: their events resolve to the current schema.
+    Source {
+        kind: Kind::ItemUpsert,
+        text: include_str!("../../../schemas/history/item_upsert.v1.avsc"),
+        earlier_fingerprint: Some(Fingerprint([0x90, 0x69, 0xb1, 0x4b, 0xe6, 0x29, 0x66, 0x7b])),
+    },
 ];
 
 pub(crate) struct Known {

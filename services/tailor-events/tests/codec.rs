@@ -156,9 +156,12 @@ fn hex(text: &str) -> Vec<u8> {
 
 /// Every schema in `schemas/` with the fingerprint the specification gives it, as fastavro 1.13
 /// computes it (`fingerprint(to_parsing_canonical_form(schema), "CRC-64-AVRO")`).
-const SPECIFICATION_FINGERPRINTS: [(&str, &str); 4] = [
+const SPECIFICATION_FINGERPRINTS: [(&str, &str); 7] = [
+    ("history/item_upsert.v1.avsc", "4821c4e29a42b490"),
     ("interaction.avsc", "d03ccf0037144f30"),
-    ("item_upsert.avsc", "4821c4e29a42b490"),
+    ("item_removed.avsc", "d56787f402a6cb6f"),
+    ("item_upsert.avsc", "0e579d302c008bca"),
+    ("item_vector.avsc", "9a3d1ced0ff13f55"),
     ("model_published.avsc", "57c0b13f565739e7"),
     ("retrain.avsc", "929db7e3efe6ccfb"),
 ];

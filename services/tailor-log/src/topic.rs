@@ -12,11 +12,16 @@ pub struct TopicConfig {
     pub retention_ms: Option<u64>,
     /// Per partition; `None` keeps every byte the age limit allows.
     pub retention_bytes: Option<u64>,
+    /// Keep the latest message of each key for good (Kafka's `cleanup.policy=compact`), for
+    /// topics whose last message of a key is its state, such as the items. The embedded log
+    /// keeps every message.
+    #[serde(default)]
+    pub compacted: bool,
 }
 
 impl TopicConfig {
     pub fn new(name: impl Into<String>, partitions: u32) -> TopicConfig {
-        TopicConfig { name: name.into(), partitions, retention_ms: None, retention_bytes: None }
+        TopicConfig { name: name.into(), partitions, retention_ms: None, retention_bytes: None, compacted: false }
     }
 
     /// Kafka's rules for a topic name, which the embedded log also uses as a directory name.

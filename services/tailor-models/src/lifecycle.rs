@@ -160,7 +160,8 @@ impl ModelLifecycle {
                 Some(ModelNews::Active { version: published.version as u64, location: published.location })
             }
             Ok(Event::Retrain(retrain)) => Some(ModelNews::Retrain(retrain)),
-            Ok(Event::Interaction(_) | Event::ItemUpsert(_)) | Err(_) => {
+            Ok(Event::Interaction(_) | Event::ItemUpsert(_) | Event::ItemRemoved(_) | Event::ItemVector(_))
+            | Err(_) => {
                 eprintln!("{}: skipping a message at offset {offset} that is not a model event", self.topic);
                 None
             }

@@ -53,7 +53,7 @@ pub async fn list_models(State(service): Shared, headers: HeaderMap) -> Result<R
             Err(error) => json!({ "version": stored.version, "active": stored.active, "error": error.to_string() }),
         })
         .collect();
-    let serving = service.model.load().as_ref().map(|m| m.version);
+    let serving = service.serving().model.as_ref().map(|m| m.version);
     Ok(Json(json!({ "serving": serving, "versions": listed })).into_response())
 }
 
@@ -61,12 +61,15 @@ pub async fn list_models(State(service): Shared, headers: HeaderMap) -> Result<R
 /// it in here. Blocking work off the workers.
 async fn switch(service: Arc<Service>, target: Target) -> Result<Response, ApiError> {
     let version = tokio::task::spawn_blocking(move || {
-        let catalog = &service.catalog;
-        let fits = |loaded| ActiveModel::new(catalog, loaded).map_err(|e| e.to_string());
-        let activated = service.admin.lifecycle.activate(target, fits);
-        let (manifest, model) = activated.inspect_err(|_| crate::metrics::record_model_refused())?;
-        service.swap_in(model);
-        Ok::<u64, ApiError>(manifest.version)
+        let mut version = 0;
+        service.change(|serving| {
+            let fits = |loaded| ActiveModel::new(&serving.catalog, loaded).map_err(|e| e.to_string());
+            let activated = service.admin.lifecycle.activate(target, fits);
+            let (manifest, model) = activated.inspect_err(|_| crate::metrics::record_model_refused())?;
+            version = manifest.version;
+            Ok::<_, ApiError>(serving.with_model(model))
+        })?;
+        Ok::<u64, ApiError>(version)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;

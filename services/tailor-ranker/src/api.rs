@@ -19,7 +19,7 @@ use crate::params::{MAX_K, MAX_PAGE, Params, check_diversity, filter_from_map};
 use crate::sessions::{TokenRefused, bearer};
 use crate::views::{ItemView, RecommendationsView};
 use crate::{ApiError, Service, admin, metrics};
-use tailor_engine::{Browse, Order, Request, Signals, recommend, taste_from};
+use tailor_engine::{Browse, Order, Request, Rules, Signals, recommend, taste_from};
 
 const DEFAULT_K: usize = 10;
 
@@ -63,9 +63,9 @@ fn consumer_running(service: &Service) -> Result<(), ApiError> {
 /// content vectors alone, and this says why it is not ready.
 pub async fn readyz(State(service): Shared) -> Result<Json<serde_json::Value>, ApiError> {
     consumer_running(&service)?;
-    let catalog = &service.catalog;
-    let model = service.model.load();
-    let Some(model) = model.as_ref() else {
+    let serving = service.serving();
+    let catalog = &serving.catalog;
+    let Some(model) = serving.model.as_ref() else {
         return Err(ApiError::NotReady(
             "no model yet: run `tailor train` (recommendations use the content vectors until then)".into(),
         ));
@@ -97,10 +97,13 @@ pub async fn list_items(
     let order = match params.get("order").unwrap_or("id") {
         "id" => Order::Id,
         "spread" => Order::Spread,
+        "trending" => Order::Trending,
         other => {
-            return Err(ApiError::InvalidParameter { name: "order", reason: format!("{other:?} is not id or spread") });
+            let reason = format!("{other:?} is not id, spread or trending");
+            return Err(ApiError::InvalidParameter { name: "order", reason });
         }
     };
+    let trending = service.trending.ranked(tailor_log::now_ms());
     let browse = Browse {
         filter: &params.filter(),
         query: params.get("q").unwrap_or_default(),
@@ -108,20 +111,22 @@ pub async fn list_items(
         order,
         offset,
         limit,
+        trending: &trending,
     };
-    let page = service.catalog.browse(&browse)?;
+    let serving = service.serving();
+    let page = serving.catalog.browse(&browse)?;
     let items: Vec<ItemView> = page.items.into_iter().map(ItemView::of).collect();
     Ok(Json(json!({ "items": items, "total": page.total, "offset": offset, "limit": limit })).into_response())
 }
 
 pub async fn get_item(State(service): Shared, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let item = service.catalog.item(&id).ok_or(ApiError::UnknownItem(id))?;
-    Ok(Json(ItemView::of(item)).into_response())
+    let serving = service.serving();
+    Ok(Json(ItemView::of(serving.catalog.served_item(&id)?)).into_response())
 }
 
 pub async fn item_image(State(service): Shared, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let item = service.catalog.item(&id).ok_or_else(|| ApiError::UnknownItem(id.clone()))?;
-    let path = match item.image() {
+    let serving = service.serving();
+    let path = match serving.catalog.served_item(&id)?.image() {
         Some(ImageRef::File { path, .. }) => path.clone(),
         Some(ImageRef::Url { url }) => {
             return Ok((StatusCode::FOUND, [(header::LOCATION, url.clone())]).into_response());
@@ -140,6 +145,8 @@ fn ranking_request<'a>(
     taste: Option<&'a Embedding>,
     signals: &'a Signals<'a>,
     filter: &'a AttributeFilter,
+    trending: &'a [(Box<str>, f64)],
+    rules: &'a Rules,
 ) -> Result<Request<'a>, ApiError> {
     Ok(Request {
         taste,
@@ -149,6 +156,8 @@ fn ranking_request<'a>(
         filter,
         diversity: params.diversity()?,
         prefer_photos: params.flag("prefer_photos")?,
+        trending,
+        rules,
     })
 }
 
@@ -158,11 +167,12 @@ pub async fn similar_items(
     raw: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let params = query(raw, &["k", "diversity", "prefer_photos"])?;
-    let catalog = &service.catalog;
+    let serving = service.serving();
+    let catalog = &serving.catalog;
     let signals = Signals { items: vec![(id.as_str(), InteractionKind::Like)] };
     let taste = taste_from(catalog, &signals, None, &service.weights)?;
     let filter = params.filter();
-    let request = ranking_request(&params, taste.as_ref(), &signals, &filter)?;
+    let request = ranking_request(&params, taste.as_ref(), &signals, &filter, &[], &service.rules)?;
     // Similar items are similar in content, whatever the model learned.
     let recommendations = recommend(catalog, None, &service.ranking, &request)?;
     Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())
@@ -182,6 +192,9 @@ pub struct ColdStartRequest {
     /// Rank items with a photo higher (by `serve.ranking.photo_boost`).
     #[serde(default)]
     prefer_photos: bool,
+    /// Business rules for this request, on top of the configured ones.
+    #[serde(default)]
+    rules: Rules,
     #[serde(default)]
     filter: HashMap<String, String>,
 }
@@ -207,7 +220,8 @@ pub async fn cold_start(
     let signals = Signals {
         items: liked.chain(request.disliked.iter().map(|id| (id.as_str(), InteractionKind::Dislike))).collect(),
     };
-    let catalog = &service.catalog;
+    let serving = service.serving();
+    let catalog = &serving.catalog;
     let text = match request.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => None,
         Some(text) if text.chars().count() > MAX_TEXT_CHARS => {
@@ -230,7 +244,9 @@ pub async fn cold_start(
         }
     };
     let taste = taste_from(catalog, &signals, text.as_ref(), &service.weights)?;
-    let model = service.model.load_full();
+    let trending = service.trending.ranked(tailor_log::now_ms());
+    let rules = service.rules.merged(&request.rules);
+    rules.check()?;
     let ranked = Request {
         taste: taste.as_ref(),
         signals: &signals,
@@ -239,9 +255,12 @@ pub async fn cold_start(
         filter: &filter,
         diversity,
         prefer_photos: request.prefer_photos,
+        trending: &trending,
+        rules: &rules,
     };
-    let recommendations = recommend(catalog, model.as_deref(), &service.ranking, &ranked)?;
-    Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())
+    let recommendations = recommend(catalog, serving.model.as_deref(), &service.ranking, &ranked)?;
+    let view = RecommendationsView::of(catalog, recommendations).with_unknown_ids(rules.unknown_ids(catalog));
+    Ok(Json(view).into_response())
 }
 
 /// A session's recommendations need its token (their reasons name the items it liked); a user
@@ -272,11 +291,12 @@ pub async fn visitor_recommendations(
     let state = service.visitors.get(&key);
     let taste = state.as_ref().and_then(|s| s.aggregate().vector());
     let signals = Signals { items: state.as_ref().map(|s| s.recent_items().collect()).unwrap_or_default() };
-    let catalog = &service.catalog;
-    let model = service.model.load_full();
+    let serving = service.serving();
+    let catalog = &serving.catalog;
     let filter = params.filter();
-    let request = ranking_request(&params, taste.as_ref(), &signals, &filter)?;
-    let recommendations = recommend(catalog, model.as_deref(), &service.ranking, &request)?;
+    let trending = service.trending.ranked(tailor_log::now_ms());
+    let request = ranking_request(&params, taste.as_ref(), &signals, &filter, &trending, &service.rules)?;
+    let recommendations = recommend(catalog, serving.model.as_deref(), &service.ranking, &request)?;
     Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())
 }
 
@@ -326,7 +346,7 @@ pub async fn post_events(
         }
         open_session(&service, &event.subject, token, now)?;
     }
-    let messages = service.intake.messages(&service.catalog, request.events, now)?;
+    let messages = service.intake.messages(&service.serving().catalog, request.events, now)?;
     let appender = service.clone();
     // The append fsyncs (or waits for all in-sync replicas): off the async workers.
     let count = tokio::task::spawn_blocking(move || appender.intake.append(messages))
@@ -334,6 +354,30 @@ pub async fn post_events(
         .map_err(|e| ApiError::LogUnavailable(e.to_string()))??;
     metrics::record_events_accepted(count);
     Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": count }))).into_response())
+}
+
+/// The items most interacted with lately (decayed, weighted counts), with the usual filters.
+pub async fn trending(
+    State(service): Shared,
+    raw: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = query(raw, &["k"])?;
+    let k = params.count("k", DEFAULT_K, MAX_K)?;
+    let serving = service.serving();
+    let catalog = &serving.catalog;
+    let matrix = catalog.matrix();
+    let filter = matrix
+        .resolve(&params.filter())
+        .map_err(|e| ApiError::InvalidParameter { name: "filter", reason: e.to_string() })?;
+    let ranked = service.trending.ranked(tailor_log::now_ms());
+    let items: Vec<serde_json::Value> = ranked
+        .iter()
+        .filter_map(|(id, count)| matrix.row_of(id).map(|row| (row, count)))
+        .filter(|&(row, _)| !catalog.is_withdrawn(row) && matrix.passes(row, &filter))
+        .take(k)
+        .map(|(row, count)| json!({ "item": ItemView::of(catalog.item_at(row)), "count": count }))
+        .collect();
+    Ok(Json(json!({ "items": items })).into_response())
 }
 
 pub async fn no_route(uri: axum::http::Uri) -> ApiError {

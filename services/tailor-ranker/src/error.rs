@@ -13,6 +13,10 @@ use thiserror::Error;
 pub enum ApiError {
     #[error("no item {0:?} in the catalogue")]
     UnknownItem(String),
+    #[error("{0}")]
+    ItemWithdrawn(String),
+    #[error("invalid item: {0}")]
+    InvalidItem(String),
     #[error("item {0:?} has no photo")]
     NoImage(String),
     #[error("invalid {name}: {reason}")]
@@ -64,6 +68,8 @@ impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::UnknownItem(_) => (StatusCode::NOT_FOUND, "unknown_item"),
+            ApiError::ItemWithdrawn(_) => (StatusCode::GONE, "item_withdrawn"),
+            ApiError::InvalidItem(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_item"),
             ApiError::NoImage(_) => (StatusCode::NOT_FOUND, "no_image"),
             ApiError::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "invalid_parameter"),
             ApiError::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
@@ -95,6 +101,7 @@ impl From<EngineError> for ApiError {
         match error {
             EngineError::BadInput { name, reason } => ApiError::InvalidParameter { name, reason },
             EngineError::UnknownItem(id) => ApiError::UnknownItem(id),
+            EngineError::Withdrawn { .. } => ApiError::ItemWithdrawn(error.to_string()),
             EngineError::ModelMismatch { .. } => ApiError::ModelRefused(error.to_string()),
             EngineError::Internal(detail) => ApiError::Internal(detail),
         }

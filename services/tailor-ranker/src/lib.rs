@@ -8,6 +8,7 @@ mod admin;
 mod api;
 mod error;
 mod intake;
+mod items;
 mod limits;
 pub mod metrics;
 mod params;
@@ -19,6 +20,7 @@ mod views;
 pub use admin::Admin;
 pub use error::ApiError;
 pub use intake::Intake;
+pub use items::ItemIntake;
 pub use service::{MAX_BODY_BYTES, Service, router, serve};
 pub use sessions::{IssuedSession, SessionKeys};
 pub use text_encoder::{

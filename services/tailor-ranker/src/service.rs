@@ -3,42 +3,51 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use arc_swap::ArcSwapOption;
+use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post, put};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tailor_core::AggregateWeights;
-use tailor_stream::VisitorStates;
+use tailor_stream::{Trending, TrendingWeights, VisitorStates};
 use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::admin::{self, Admin};
 use crate::limits::{Admission, ClientRate, admit, limit_rate};
 use tailor_config::RequestLimits;
-use tailor_engine::{ActiveModel, RankingConfig, ServingCatalog};
+use tailor_engine::{ActiveModel, RankingConfig, Rules, Serving, ServingCatalog};
 
-use crate::{ApiError, Intake, SessionKeys, api, metrics};
+use crate::items::MAX_BATCH_BYTES;
+use crate::{ApiError, Intake, ItemIntake, SessionKeys, api, items, metrics};
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 pub struct Service {
-    pub catalog: ServingCatalog,
+    /// The catalogue and model requests rank with; each request keeps the snapshot it started
+    /// with, so a swap never changes a ranking half-way.
+    serving: ArcSwap<Serving>,
+    /// Held while a new snapshot is made from the current one, so that a catalogue change and a
+    /// model swap never undo each other.
+    changing: Mutex<()>,
+    /// What is popular now, by the streaming consumer's count; the first screen opens with it.
+    pub trending: Arc<Trending>,
+    /// Where the admin item routes append item events.
+    pub items: ItemIntake,
     /// The visitor states the streaming consumer keeps up to date.
     pub visitors: Arc<VisitorStates>,
     pub intake: Intake,
     pub sessions: SessionKeys,
     pub weights: AggregateWeights,
     pub ranking: RankingConfig,
+    /// The business rules every request gets.
+    pub rules: Rules,
     pub metrics: PrometheusHandle,
-    /// The Two-Tower model requests rank with; each request keeps the one it started with, so a
-    /// swap never changes a ranking half-way.
-    pub model: ArcSwapOption<ActiveModel>,
     pub admin: Admin,
     /// Embeds a visitor's typed description in the item vectors' space; `None` when the
     /// encoders are not available, and free-text requests are refused.
@@ -60,18 +69,22 @@ impl Service {
     ) -> Service {
         metrics::record_catalog(catalog.len(), catalog.matrix().len());
         let (weights, metrics) = (AggregateWeights::default(), metrics::handle());
-        let model = ArcSwapOption::empty();
         let ranking = RankingConfig::default();
         let consumer_failure = OnceLock::new();
+        let items_topic = tailor_config::EventsConfig::default().items.name;
+        let items = ItemIntake { log: intake.log.clone(), wire: intake.wire.clone(), topic: items_topic };
         Service {
-            catalog,
+            serving: ArcSwap::from_pointee(Serving::new(catalog)),
+            changing: Mutex::new(()),
+            trending: Arc::new(Trending::new(TrendingWeights::default())),
+            items,
             visitors,
             intake,
             sessions,
             weights,
             ranking,
+            rules: Rules::default(),
             metrics,
-            model,
             admin,
             text_query: None,
             consumer_failure,
@@ -79,28 +92,39 @@ impl Service {
         }
     }
 
-    /// Loads `version` from the model store and swaps it in. On any failure the model serving
-    /// now stays, and the failure is counted.
-    pub fn load_version(&self, version: u64) -> Result<(), ApiError> {
-        self.swap_in(self.check_version(version)?);
+    /// The snapshot a request ranks with.
+    pub fn serving(&self) -> Arc<Serving> {
+        self.serving.load_full()
+    }
+
+    /// Makes the next snapshot from the current one with `change`, alone: no other change runs
+    /// meanwhile. On an error the current one stays.
+    pub fn change<E>(&self, change: impl FnOnce(&Serving) -> Result<Serving, E>) -> Result<(), E> {
+        let _alone = self.changing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let next = change(&self.serving.load())?;
+        metrics::record_catalog(next.catalog.len(), next.catalog.matrix().len());
+        if let Some(model) = &next.model {
+            metrics::record_model(model);
+        }
+        self.serving.store(Arc::new(next));
         Ok(())
     }
 
-    /// Loads `version` from the model store and checks it against the catalogue, swapping
-    /// nothing; a failure is counted.
-    pub fn check_version(&self, version: u64) -> Result<ActiveModel, ApiError> {
+    /// Loads `version` from the model store and swaps it in. On any failure the model serving
+    /// now stays, and the failure is counted.
+    pub fn load_version(&self, version: u64) -> Result<(), ApiError> {
+        self.change(|serving| Ok(serving.with_model(self.check_version(serving, version)?)))
+    }
+
+    /// Loads `version` from the model store and checks it against `serving`'s catalogue,
+    /// swapping nothing; a failure is counted.
+    fn check_version(&self, serving: &Serving, version: u64) -> Result<ActiveModel, ApiError> {
         let loaded = self.admin.lifecycle.store().load(version).map_err(ApiError::from);
-        let checked = loaded.and_then(|loaded| Ok(ActiveModel::new(&self.catalog, loaded)?));
+        let checked = loaded.and_then(|loaded| Ok(ActiveModel::new(&serving.catalog, loaded)?));
         if checked.is_err() {
             metrics::record_model_refused();
         }
         checked
-    }
-
-    /// Makes `model` the one requests rank with from now on.
-    pub fn swap_in(&self, model: ActiveModel) {
-        metrics::record_model(&model);
-        self.model.store(Some(Arc::new(model)));
     }
 }
 
@@ -130,6 +154,8 @@ pub fn router(service: Arc<Service>, app: Option<&Path>) -> Router {
 fn guarded_router(service: Arc<Service>, app: Option<&Path>, guards: Guards) -> Router {
     let Guards { admission, sessions, events } = guards;
     let mut router = Router::new();
+    // A batch of items may be larger than any other body.
+    let item_batches = post(items::post_batch).route_layer(DefaultBodyLimit::max(MAX_BATCH_BYTES));
     if let Some(dir) = app {
         router = router
             .route_service("/", ServeFile::new(dir.join("index.html")))
@@ -152,6 +178,10 @@ fn guarded_router(service: Arc<Service>, app: Option<&Path>, guards: Guards) -> 
         .route("/v1/admin/models/rollback", post(admin::rollback))
         .route("/v1/admin/models/{version}/activate", post(admin::activate))
         .route("/v1/admin/retrain", post(admin::retrain).get(admin::retrain_status))
+        .route("/v1/admin/items/{id}", put(items::put_item).delete(items::delete_item))
+        .route("/v1/admin/items/{id}/availability", patch(items::patch_availability))
+        .route("/v1/admin/items:batch", item_batches)
+        .route("/v1/items/trending", get(api::trending))
         .fallback(api::no_route)
         .layer(from_fn_with_state(admission, admit))
         .layer(axum::middleware::from_fn(metrics::track))

@@ -45,6 +45,9 @@ pub struct RecommendationView<'a> {
 #[derive(Serialize)]
 pub struct RecommendationsView<'a> {
     pub items: Vec<RecommendationView<'a>>,
+    /// Ids the request's rules excluded or pinned that the catalogue does not hold.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_ids: Vec<String>,
 }
 
 impl<'a> RecommendationsView<'a> {
@@ -60,11 +63,17 @@ impl<'a> RecommendationsView<'a> {
                         format!("similar to {}", pick.title().unwrap_or(pick.id().as_str()))
                     }
                     Reason::Onboarding => "a first look across the catalogue".to_owned(),
+                    Reason::Trending => "popular in the shop right now".to_owned(),
+                    Reason::Pinned => "placed here by the shop".to_owned(),
                     Reason::Taste => "close to your picks taken together".to_owned(),
                     Reason::Described => "matches what you described".to_owned(),
                 },
             })
             .collect();
-        RecommendationsView { items }
+        RecommendationsView { items, unknown_ids: Vec::new() }
+    }
+
+    pub fn with_unknown_ids(self, unknown_ids: Vec<String>) -> RecommendationsView<'a> {
+        RecommendationsView { unknown_ids, ..self }
     }
 }

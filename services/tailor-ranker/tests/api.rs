@@ -403,7 +403,8 @@ async fn a_typed_description_counts_as_a_liked_item() {
     assert_eq!((status, error_code(&body)), no_encoder, "no encoder configured");
     assert!(body["error"]["message"].as_str().unwrap().contains("text encoder"), "{body}");
 
-    let matrix = f.service.catalog.matrix();
+    let serving = f.service.serving();
+    let matrix = serving.catalog.matrix();
     let vectors = (0..matrix.len() as u32)
         .map(|row| {
             (
@@ -418,7 +419,8 @@ async fn a_typed_description_counts_as_a_liked_item() {
     let (_, by_text) = call(&f, "POST", "/v1/recommendations", Some(r#"{"text": "like item-5", "k": 3}"#)).await;
     // Text brings a vector and nothing else (no gender, no attributes): the nearest items to it,
     // item-5 itself first, since the visitor has not seen it.
-    let matrix = f.service.catalog.matrix();
+    let serving = f.service.serving();
+    let matrix = serving.catalog.matrix();
     let described = matrix.row(matrix.row_of("item-5").unwrap());
     let mut nearest: Vec<u32> = (0..matrix.len() as u32).collect();
     nearest.sort_by(|&a, &b| {

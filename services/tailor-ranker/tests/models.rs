@@ -34,7 +34,8 @@ fn publish_reading(service: &Service, seed: f32, user_input: usize) -> u64 {
         head: RatingHead::new(1.0, 0.0).unwrap(),
         vocabulary: None,
     };
-    let content = service.catalog.matrix();
+    let serving = service.serving();
+    let content = serving.catalog.matrix();
     let mut item_vectors = ItemVectors::new(OUT);
     // One item is left out, as an item added after training would be: serving computes its row.
     for row in 1..content.len() as u32 {
@@ -69,7 +70,7 @@ async fn admin_routes_need_the_token_and_do_nothing_without_it() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
     }
     assert_eq!(f.log.end_offsets(MODELS_TOPIC).unwrap(), [0], "nothing was announced or asked for");
-    assert!(f.service.model.load().is_none(), "nothing was activated");
+    assert!(f.service.serving().model.is_none(), "nothing was activated");
 
     let disabled = fixture_with_admin_token(None);
     let (status, body) = call_as(&disabled, Some(ADMIN_TOKEN), "GET", "/v1/admin/models", None).await;
@@ -88,18 +89,19 @@ async fn activation_and_rollback_swap_the_ranking_model() {
     assert_eq!((status, body["active"].as_u64()), (StatusCode::OK, Some(1)));
     let (status, body) = call(&f, "GET", "/readyz", None).await;
     assert_eq!((status, body["model_version"].as_u64()), (StatusCode::OK, Some(1)));
-    let model = f.service.model.load_full().unwrap();
+    let model = f.service.serving().model.clone().unwrap();
     assert_eq!(model.computed_rows, 1, "the item missing from the published matrix was computed");
 
     // A cold-start request ranks by the user tower against the model's item matrix (the blend
     // gives it all the weight), among the picked gender's items.
     let (_, body) = call(&f, "POST", "/v1/recommendations", Some(r#"{"liked": ["item-2"], "k": 1}"#)).await;
-    let content = f.service.catalog.matrix();
+    let serving = f.service.serving();
+    let content = serving.catalog.matrix();
     let taste = Embedding::from_unit(content.row(content.row_of("item-2").unwrap()).to_vec(), DIM).unwrap();
     let query = model.query(&taste).unwrap();
     let best = (0..model.matrix.len() as u32)
         .filter(|&row| model.matrix.id(row).as_str() != "item-2")
-        .filter(|&row| f.service.catalog.item_at(row).attributes().gender == Some(tailor_core::Gender::Men))
+        .filter(|&row| serving.catalog.item_at(row).attributes().gender == Some(tailor_core::Gender::Men))
         .max_by(|&a, &b| {
             let score = |row: u32| tailor_core::vector::dot(query.as_slice(), model.matrix.row(row));
             score(a).total_cmp(&score(b))
@@ -112,7 +114,7 @@ async fn activation_and_rollback_swap_the_ranking_model() {
     assert_eq!(listed["versions"].as_array().unwrap().len(), 2);
     let (status, body) = admin(&f, "POST", "/v1/admin/models/rollback").await;
     assert_eq!((status, body["active"].as_u64()), (StatusCode::OK, Some(2)));
-    assert_eq!(f.service.model.load().as_ref().unwrap().version, 2);
+    assert_eq!(f.service.serving().model.as_ref().unwrap().version, 2);
     let (status, body) = admin(&f, "POST", "/v1/admin/models/7/activate").await;
     assert_eq!((status, error_code(&body)), (StatusCode::NOT_FOUND, "unknown_model"));
 
@@ -137,10 +139,10 @@ async fn a_corrupt_version_is_refused_and_the_serving_one_stays() {
     let (status, body) = admin(&f, "POST", "/v1/admin/models/2/activate").await;
     assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "model_refused"));
     assert!(body["error"]["message"].as_str().unwrap().contains("towers.safetensors"), "{body}");
-    assert_eq!(f.service.model.load().as_ref().unwrap().version, 1);
+    assert_eq!(f.service.serving().model.as_ref().unwrap().version, 1);
     assert_eq!(f.service.admin.lifecycle.store().active().unwrap(), Some(1));
     assert!(f.service.load_version(2).is_err());
-    assert_eq!(f.service.model.load().as_ref().unwrap().version, 1);
+    assert_eq!(f.service.serving().model.as_ref().unwrap().version, 1);
 }
 
 #[tokio::test]
@@ -156,7 +158,7 @@ async fn a_version_that_does_not_fit_the_catalogue_leaves_the_store_as_it_was() 
     assert!(body["error"]["message"].as_str().unwrap().contains("user tower reads"), "{body}");
     // Checked before the pointer moved, so a restart still serves version 1.
     assert_eq!(f.service.admin.lifecycle.store().active().unwrap(), Some(1));
-    assert_eq!(f.service.model.load().as_ref().unwrap().version, 1);
+    assert_eq!(f.service.serving().model.as_ref().unwrap().version, 1);
     // A rollback whose target does not fit is refused the same way.
     let store = f.service.admin.lifecycle.store();
     store.activate(2).unwrap();
@@ -165,7 +167,7 @@ async fn a_version_that_does_not_fit_the_catalogue_leaves_the_store_as_it_was() 
     let (status, body) = admin(&f, "POST", "/v1/admin/models/rollback").await;
     assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "model_refused"), "{body}");
     assert_eq!(store.active().unwrap(), Some(3));
-    assert_eq!(f.service.model.load().as_ref().unwrap().version, 3);
+    assert_eq!(f.service.serving().model.as_ref().unwrap().version, 3);
 }
 
 #[tokio::test]
@@ -174,9 +176,9 @@ async fn a_request_in_flight_finishes_on_the_model_it_started_with() {
     publish(&f.service, 0.3);
     publish(&f.service, 0.9);
     f.service.load_version(1).unwrap();
-    let in_flight = f.service.model.load_full().unwrap();
+    let in_flight = f.service.serving().model.clone().unwrap();
     f.service.load_version(2).unwrap();
-    assert_eq!(f.service.model.load().as_ref().unwrap().version, 2, "new requests see the new model");
+    assert_eq!(f.service.serving().model.as_ref().unwrap().version, 2, "new requests see the new model");
     assert_eq!(in_flight.version, 1, "the old one lives until its last request ends");
     let taste = Embedding::new(vec![1.0; DIM], DIM).unwrap();
     assert!(in_flight.query(&taste).is_ok());

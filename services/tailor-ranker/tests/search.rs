@@ -13,7 +13,8 @@ async fn above_the_configured_size_the_index_answers_as_the_exact_scan_does() {
     let exact = fixture();
     let approximate =
         fixture_with(Some(ADMIN_TOKEN), SearchConfig { approximate_above: 10, ..SearchConfig::default() });
-    let catalog = &approximate.service.catalog;
+    let serving = approximate.service.serving();
+    let catalog = &serving.catalog;
     assert!(!catalog.search().is_approximate(), "exact until the index is built");
     catalog.build_index().unwrap();
     assert!(catalog.search().is_approximate());

@@ -3,6 +3,7 @@
 //! versions. What runs libtorch (an in-process trainer, the free-text encoder) comes in through
 //! [`Roles`], so the `tailor-serve` binary serves without it.
 
+mod catalogue;
 mod session_key;
 mod watch;
 
@@ -16,10 +17,11 @@ use tailor_config::Config;
 use tailor_core::{AggregateWeights, TextQuery};
 use tailor_engine::ServingCatalog;
 use tailor_models::{ModelLifecycle, ModelStore, TrainingRun};
-use tailor_ranker::{Admin, Intake, Service, SessionKeys};
+use tailor_ranker::{Admin, Intake, ItemIntake, Service, SessionKeys};
 use tailor_stream::{ItemVectors, StreamConsumer, VisitorStates, consume, stop_on_signals};
 use thiserror::Error;
 
+pub use catalogue::{CatalogueTopics, follow_catalogue};
 pub use watch::follow_models;
 
 #[derive(Debug, Error)]
@@ -57,7 +59,16 @@ pub struct Roles {
     /// Acts on retrain requests and the schedule in this process (`tailor serve`); elsewhere
     /// the trainer process (`tailor train --watch`) does.
     pub trainer: Option<Arc<dyn TrainingRun>>,
+    /// Embeds new items from the items topic in this process (`tailor serve`); elsewhere the
+    /// embedder process (`tailor embed --follow`) does.
+    pub embedder: Option<Companion>,
 }
+
+/// A job run beside serving, on this process's event log and wire format, until the flag is set.
+pub type Companion = Box<
+    dyn FnOnce(Arc<dyn tailor_log::EventLog>, Arc<dyn tailor_events::WireFormat>, Arc<AtomicBool>) -> Result<(), String>
+        + Send,
+>;
 
 /// How long the service answers 503 on /healthz and /readyz after its consumer stopped, before
 /// it exits with an error: long enough for probes and load balancers to see it.
@@ -81,8 +92,9 @@ pub fn run(config: &Config, roles: Roles) -> Result<(), ServeError> {
     let source = tailor_config::interactions_source(config)?;
     let visitors =
         Arc::new(VisitorStates::with_limits(vectors.dim(), AggregateWeights::default(), config.stream.limits));
-    let (mut consumer, snapshot) =
+    let (consumer, snapshot) =
         StreamConsumer::start(source.clone(), visitors.clone(), vectors.clone(), &config.snapshot_path())?;
+    let mut consumer = consumer.with_trending(config.stream.trending)?;
     let catalog = ServingCatalog::new(items, &vectors, config.serve.search.clone())?;
     println!(
         "serving {} items ({} with vectors, dimension {}); {} visitors restored",
@@ -97,13 +109,27 @@ pub fn run(config: &Config, roles: Roles) -> Result<(), ServeError> {
         Ok(ModelLifecycle::new(store, log.clone(), wire.clone(), &config.events.models.name))
     };
     let timestamps = config.serve.timestamps.clone();
+    let (catalogue_log, catalogue_wire) = (source.log.clone(), source.wire.clone());
+    let catalogue_topics = CatalogueTopics {
+        log: source.log.clone(),
+        wire: source.wire.clone(),
+        items: config.events.items.name.clone(),
+        item_vectors: config.events.item_vectors.name.clone(),
+        dead_letters: config.events.dead_letters.name.clone(),
+    };
+    let items =
+        ItemIntake { log: source.log.clone(), wire: source.wire.clone(), topic: config.events.items.name.clone() };
     let intake = Intake { log: source.log, wire: source.wire, topic: source.topic, timestamps };
     let admin = Admin { token: config.serve.admin_token.clone(), lifecycle: lifecycle()?, retrains: Mutex::default() };
     let sessions = SessionKeys::new(session_key::session_secret(config)?, config.serve.session_ttl_ms);
     let mut service = Service::new(catalog, visitors, intake, sessions, admin);
     service.ranking = config.serve.ranking.clone();
+    config.serve.rules.check().map_err(|e| ServeError::Setting(format!("serve.rules: {e}")))?;
+    service.rules = config.serve.rules.clone();
     service.limits = config.serve.limits;
     service.text_query = roles.text_query;
+    service.items = items;
+    service.trending = consumer.trending().clone();
     if service.text_query.is_none() {
         println!("free-text queries are off: no text encoder (serve.text_encoder_url)");
     }
@@ -115,10 +141,11 @@ pub fn run(config: &Config, roles: Roles) -> Result<(), ServeError> {
         },
         None => println!("no model yet (run `tailor train`): ranking by content vectors"),
     }
-    if service.catalog.search().wants_graph(service.catalog.matrix()) {
-        let service = service.clone();
-        // Content searches (similar items, visitors before a model) stay exact until it is done.
-        thread::spawn(move || match service.catalog.build_index() {
+    let catalog = service.serving().catalog.clone();
+    if catalog.search().wants_graph(catalog.matrix()) {
+        // Content searches (similar items, visitors before a model) stay exact until it is done;
+        // later snapshots share the graph.
+        thread::spawn(move || match catalog.build_index() {
             Ok(()) => println!("approximate index over the content vectors ready"),
             Err(error) => eprintln!("content searches stay exact: {error}"),
         });
@@ -129,6 +156,27 @@ pub fn run(config: &Config, roles: Roles) -> Result<(), ServeError> {
         let (service, stop) = (service.clone(), stop.clone());
         thread::spawn(move || follow_models(&service, &stop))
     };
+    let catalogue = {
+        let (service, stop, vectors) = (service.clone(), stop.clone(), consumer.item_vectors().clone());
+        thread::spawn(move || {
+            let followed = follow_catalogue(&service, &catalogue_topics, &vectors, &stop);
+            if let Err(error) = &followed {
+                eprintln!("the catalogue follower stopped: {error}; exiting in {CONSUMER_FAILURE_DRAIN:?}");
+                let _ = service.consumer_failure.set(format!("the catalogue follower stopped: {error}"));
+                thread::sleep(CONSUMER_FAILURE_DRAIN);
+                stop.store(true, Ordering::Relaxed);
+            }
+            followed
+        })
+    };
+    let embedder = roles.embedder.map(|embed| {
+        let (log, wire, stop) = (catalogue_log.clone(), catalogue_wire.clone(), stop.clone());
+        thread::spawn(move || {
+            if let Err(error) = embed(log, wire, stop) {
+                eprintln!("the in-process embedder stopped; new items are not embedded: {error}");
+            }
+        })
+    });
     let trainer = match roles.trainer {
         Some(run) => {
             let (lifecycle, schedule, stop) = (lifecycle()?, config.train.schedule(), stop.clone());
@@ -163,6 +211,10 @@ pub fn run(config: &Config, roles: Roles) -> Result<(), ServeError> {
         eprintln!("the in-process trainer stopped: {error}");
     }
     watcher.join().expect("the model watcher does not panic")?;
+    catalogue.join().expect("the catalogue follower does not panic")?;
+    if let Some(embedder) = embedder {
+        embedder.join().expect("the embedder thread does not panic");
+    }
     let consumed =
         consumer_thread.join().expect("the consumer thread does not panic").map_err(ServeError::ConsumerStopped)?;
     println!("stopped; applied {} events while serving", consumed.applied);

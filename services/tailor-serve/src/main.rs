@@ -33,7 +33,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         println!("free-text queries go to the text encoder at {url}");
         Box::new(RemoteTextEncoder::new(url, timeout)) as Box<dyn tailor_core::TextQuery>
     });
-    tailor_serve::run(&config, Roles { text_query, trainer: None })?;
+    tailor_serve::run(&config, Roles { text_query, trainer: None, embedder: None })?;
     Ok(())
 }
 

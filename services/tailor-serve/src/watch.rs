@@ -30,7 +30,7 @@ pub fn follow_models(service: &Service, stop: &AtomicBool) -> Result<(), ServeEr
 }
 
 fn swap_to(service: &Service, version: u64, location: &str) {
-    if service.model.load().as_ref().is_some_and(|m| m.version == version) {
+    if service.serving().model.as_ref().is_some_and(|m| m.version == version) {
         return;
     }
     let here = service.admin.lifecycle.store().version_dir(version);

@@ -1,15 +1,19 @@
 //! The streaming consumer: reads interaction events, folds each into its visitor's state, sends
 //! what it cannot use to the dead-letter topic with the reason, and carries on.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tailor_events::{Event, EventError, WireFormat};
+use tailor_events::{Event, EventError, Interaction, WireFormat};
 use tailor_log::{EventLog, LogReader, Message, Record, now_ms};
 
-use crate::{ItemVectors, Outcome, Snapshot, StreamError, VisitorStates, load_snapshot, metrics, write_snapshot};
+use crate::{
+    ItemVectors, LiveItemVectors, Outcome, Snapshot, StreamError, Trending, TrendingWeights, VisitorStates,
+    load_snapshot, metrics, write_snapshot,
+};
 
 /// Header naming why a message was dead-lettered.
 pub const DEAD_LETTER_REASON: &str = "tailor.reason";
@@ -35,11 +39,13 @@ pub struct BatchSummary {
     pub redelivered: u64,
     pub resent: u64,
     pub dead_lettered: u64,
+    /// Set aside until their item arrives.
+    pub parked: u64,
 }
 
 impl BatchSummary {
     pub fn records(&self) -> u64 {
-        self.applied + self.redelivered + self.resent + self.dead_lettered
+        self.applied + self.redelivered + self.resent + self.dead_lettered + self.parked
     }
 }
 
@@ -49,6 +55,7 @@ impl std::ops::AddAssign for BatchSummary {
         self.redelivered += other.redelivered;
         self.resent += other.resent;
         self.dead_lettered += other.dead_lettered;
+        self.parked += other.parked;
     }
 }
 
@@ -72,9 +79,30 @@ pub struct StreamConsumer {
     dead_letter_topic: String,
     reader: Box<dyn LogReader>,
     states: Arc<VisitorStates>,
-    items: Arc<ItemVectors>,
+    items: Arc<LiveItemVectors>,
+    trending: Arc<Trending>,
+    /// Interactions whose item has not arrived yet, oldest first, and the item generation they
+    /// were last looked at in. The positions stay at the oldest one's, so a restart reads it again.
+    parked: VecDeque<Parked>,
+    parked_seen_generation: u64,
+    /// Per partition, the offset after the last record read; the positions stay behind it while
+    /// a record before it is parked.
+    read: Vec<u64>,
     positions: Arc<Positions>,
     snapshot_path: PathBuf,
+}
+
+struct Parked {
+    record: Record,
+    interaction: Interaction,
+    since: Instant,
+}
+
+/// What became of one record.
+enum Fate {
+    Done(Outcome),
+    Park(Interaction),
+    DeadLetter(String),
 }
 
 impl StreamConsumer {
@@ -124,7 +152,11 @@ impl StreamConsumer {
             dead_letter_topic,
             reader,
             states,
-            items,
+            items: Arc::new(LiveItemVectors::new(items)),
+            trending: Arc::new(Trending::load(&trending_path(snapshot_path), TrendingWeights::default())?),
+            parked: VecDeque::new(),
+            parked_seen_generation: 0,
+            read: from.clone(),
             positions: Arc::new(Positions::new(&from)),
             snapshot_path: snapshot_path.to_path_buf(),
         };
@@ -139,28 +171,61 @@ impl StreamConsumer {
         self.positions.get()
     }
 
+    /// The item vectors this consumer folds events with; items added while serving go here.
+    pub fn item_vectors(&self) -> &Arc<LiveItemVectors> {
+        &self.items
+    }
+
+    /// What is popular now, by the events this consumer applied.
+    pub fn trending(&self) -> &Arc<Trending> {
+        &self.trending
+    }
+
+    /// Counts interactions with `weights`.
+    pub fn with_trending(mut self, weights: TrendingWeights) -> Result<StreamConsumer, StreamError> {
+        self.trending = Arc::new(Trending::load(&trending_path(&self.snapshot_path), weights)?);
+        Ok(self)
+    }
+
     /// Reads and applies up to `max` records, waiting at most `timeout` for the first.
     pub fn poll(&mut self, max: usize, timeout: Duration) -> Result<BatchSummary, StreamError> {
         let records = self.reader.poll(max, timeout)?;
         self.apply(&records)
     }
 
-    /// Applies records, dead-letters the unusable ones, and only then advances the positions.
+    /// Applies records, parks those whose item has not arrived, dead-letters the unusable ones,
+    /// and only then advances the positions (to no further than the oldest parked record).
     pub fn apply(&mut self, records: &[Record]) -> Result<BatchSummary, StreamError> {
         let mut summary = BatchSummary::default();
         let mut dead_letters = Vec::new();
-        let mut next = self.positions.get();
+        let before = self.positions.get();
         let now = now_ms();
         for record in records {
             match self.apply_one(record)? {
-                Ok(Outcome::Applied) => summary.applied += 1,
-                Ok(Outcome::Redelivered) => summary.redelivered += 1,
-                Ok(Outcome::Resent) => summary.resent += 1,
-                Err(reason) => dead_letters.push(self.dead_letter(record, reason)),
+                Fate::Done(Outcome::Applied) => summary.applied += 1,
+                Fate::Done(Outcome::Redelivered) => summary.redelivered += 1,
+                Fate::Done(Outcome::Resent) => summary.resent += 1,
+                Fate::Park(interaction) if self.parked.len() < self.states.limits().max_parked => {
+                    summary.parked += 1;
+                    self.parked.push_back(Parked { record: record.clone(), interaction, since: Instant::now() });
+                }
+                Fate::Park(interaction) => {
+                    let limit = self.states.limits().max_parked;
+                    let reason =
+                        format!("unknown item {:?}; {limit} events already wait for theirs", interaction.item_id);
+                    dead_letters.push(self.dead_letter(record, reason));
+                }
+                Fate::DeadLetter(reason) => dead_letters.push(self.dead_letter(record, reason)),
             }
-            let slot = &mut next[record.partition as usize];
+            let slot = &mut self.read[record.partition as usize];
             *slot = (*slot).max(record.offset + 1);
             metrics::record_append_to_apply((now - record.appended_at_ms).max(0) as f64 / 1000.0);
+        }
+        self.unpark(&mut summary, &mut dead_letters)?;
+        let mut next = self.read.clone();
+        for parked in &self.parked {
+            let slot = &mut next[parked.record.partition as usize];
+            *slot = (*slot).min(parked.record.offset);
         }
         summary.dead_lettered = dead_letters.len() as u64;
         if !dead_letters.is_empty() {
@@ -169,7 +234,7 @@ impl StreamConsumer {
         for (position, offset) in self.positions.0.iter().zip(&next) {
             position.store(*offset, Ordering::Release);
         }
-        if !records.is_empty() {
+        if next != before {
             self.reader.commit(&next)?;
         }
         // Past the maximum, evict now rather than at the next snapshot: a flood of new visitors
@@ -177,16 +242,54 @@ impl StreamConsumer {
         if self.states.len() > self.states.limits().max_visitors {
             metrics::record_eviction(&self.states.evict(now));
         }
-        metrics::record_batch(&summary, self.states.len());
+        metrics::record_batch(&summary, self.states.len(), self.parked.len());
         Ok(summary)
     }
 
-    /// The outcome for the record, or why it is dead-lettered; an error only when the schema
-    /// registry stays unreachable.
-    fn apply_one(&self, record: &Record) -> Result<Result<Outcome, String>, StreamError> {
+    /// Applies the parked events whose item has arrived, and dead-letters those that waited
+    /// too long.
+    fn unpark(&mut self, summary: &mut BatchSummary, dead_letters: &mut Vec<Message>) -> Result<(), StreamError> {
+        let generation = self.items.generation();
+        let max_wait = Duration::from_millis(self.states.limits().max_park_ms);
+        if self.parked.is_empty()
+            || (generation == self.parked_seen_generation && self.parked[0].since.elapsed() < max_wait)
+        {
+            return Ok(());
+        }
+        self.parked_seen_generation = generation;
+        let mut still = VecDeque::with_capacity(self.parked.len());
+        for parked in std::mem::take(&mut self.parked) {
+            let Parked { record, interaction, since } = &parked;
+            let applied = self.items.with_vector(&interaction.item_id, |item| {
+                self.states.apply_late(record.partition, record.offset, record.appended_at_ms, interaction, item)
+            });
+            match applied {
+                Some(Ok(Outcome::Applied)) => {
+                    summary.applied += 1;
+                    self.trending.record(interaction, record.appended_at_ms);
+                }
+                Some(Ok(_)) => summary.resent += 1,
+                Some(Err(error)) => dead_letters.push(self.dead_letter(record, error.to_string())),
+                None if since.elapsed() >= max_wait => {
+                    let reason = format!(
+                        "unknown item {:?}: it did not arrive within {} s",
+                        interaction.item_id,
+                        max_wait.as_secs()
+                    );
+                    dead_letters.push(self.dead_letter(record, reason));
+                }
+                None => still.push_back(parked),
+            }
+        }
+        self.parked = still;
+        Ok(())
+    }
+
+    /// What becomes of the record; an error only when the schema registry stays unreachable.
+    fn apply_one(&self, record: &Record) -> Result<Fate, StreamError> {
         Ok(match self.decode(&record.message.payload)? {
             Ok(event) => self.apply_event(record, event),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Fate::DeadLetter(e.to_string()),
         })
     }
 
@@ -203,27 +306,37 @@ impl StreamConsumer {
         }
     }
 
-    fn apply_event(&self, record: &Record, event: Event) -> Result<Outcome, String> {
+    fn apply_event(&self, record: &Record, event: Event) -> Fate {
         let interaction = match event {
             Event::Interaction(interaction) => interaction,
-            Event::ItemUpsert(_) => return Err(format!("an item upsert does not belong on topic {}", self.topic)),
+            Event::ItemUpsert(_) | Event::ItemRemoved(_) | Event::ItemVector(_) => {
+                return Fate::DeadLetter(format!("an item event does not belong on topic {}", self.topic));
+            }
             Event::ModelPublished(_) | Event::Retrain(_) => {
-                return Err(format!("a model event does not belong on topic {}", self.topic));
+                return Fate::DeadLetter(format!("a model event does not belong on topic {}", self.topic));
             }
         };
         // Redelivery detection relies on all of a visitor's events sharing one partition.
         if record.message.key != interaction.subject.as_bytes() {
-            return Err(format!(
+            return Fate::DeadLetter(format!(
                 "message key {:?} is not the event's subject {:?}",
                 String::from_utf8_lossy(&record.message.key),
                 interaction.subject
             ));
         }
-        let item =
-            self.items.get(&interaction.item_id).ok_or_else(|| format!("unknown item {:?}", interaction.item_id))?;
-        self.states
-            .apply(record.partition, record.offset, record.appended_at_ms, &interaction, item)
-            .map_err(|e| e.to_string())
+        let applied = self.items.with_vector(&interaction.item_id, |item| {
+            self.states.apply(record.partition, record.offset, record.appended_at_ms, &interaction, item)
+        });
+        match applied {
+            Some(Ok(outcome)) => {
+                if outcome == Outcome::Applied {
+                    self.trending.record(&interaction, record.appended_at_ms);
+                }
+                Fate::Done(outcome)
+            }
+            Some(Err(error)) => Fate::DeadLetter(error.to_string()),
+            None => Fate::Park(interaction),
+        }
     }
 
     fn dead_letter(&self, record: &Record, reason: String) -> Message {
@@ -253,8 +366,14 @@ impl StreamConsumer {
             topic: self.topic.clone(),
             positions: self.positions.clone(),
             states: self.states.clone(),
+            trending: self.trending.clone(),
         }
     }
+}
+
+/// Where the trending counts are kept: beside the snapshot, written with it.
+fn trending_path(snapshot_path: &Path) -> PathBuf {
+    snapshot_path.with_extension("trending")
 }
 
 #[derive(Clone)]
@@ -263,6 +382,7 @@ pub struct Snapshotter {
     topic: String,
     positions: Arc<Positions>,
     states: Arc<VisitorStates>,
+    trending: Arc<Trending>,
 }
 
 impl Snapshotter {
@@ -274,6 +394,9 @@ impl Snapshotter {
         // Read before the states are visited; see `write_snapshot`.
         let positions = self.positions.get();
         let visitors = write_snapshot(&self.path, &self.topic, positions, now_ms(), &self.states)?;
+        // Right after the snapshot: a restart replays the events since its positions, which
+        // counts the few applied in between twice, at most a moment's worth.
+        self.trending.save(&trending_path(&self.path))?;
         metrics::record_snapshot(started.elapsed().as_secs_f64());
         Ok(visitors)
     }

@@ -10,17 +10,23 @@
 //! holds, skipping what each visitor already contains.
 
 mod consumer;
+mod dead_letters;
 mod error;
+mod items;
 pub mod metrics;
 mod replay;
 mod run;
 mod snapshot;
 mod state;
+mod trending;
 
 pub use consumer::{BatchSummary, DEAD_LETTER_REASON, DEAD_LETTER_SOURCE, Snapshotter, Source, StreamConsumer};
+pub use dead_letters::{DeadLetterRange, REPLAYED_FROM, Replayed, replay_dead_letters};
 pub use error::StreamError;
+pub use items::LiveItemVectors;
 pub use replay::replay;
 pub use run::{consume, stop_on_signals};
 pub use snapshot::{Snapshot, load_snapshot, write_snapshot};
 pub use state::{Evicted, Outcome, StateLimits, SubjectKey, VisitorState, VisitorStates};
 pub use tailor_models::ItemVectors;
+pub use trending::{Trending, TrendingWeights};

@@ -4,8 +4,9 @@ use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogra
 
 use crate::{BatchSummary, Evicted, Outcome};
 
-/// Events read, by `outcome`: applied, redelivered, resent, dead_lettered. Its rate is the
-/// apply rate.
+/// Events read, by `outcome`: applied, redelivered, resent, dead_lettered, parked (waiting for
+/// their item; counted again as applied or dead_lettered when they leave). Its rate is the apply
+/// rate.
 pub const EVENTS: &str = "tailor_stream_events_total";
 /// Events appended but not yet applied, by `partition`.
 pub const LAG: &str = "tailor_stream_lag_events";
@@ -18,6 +19,8 @@ pub const VISITOR_BYTES: &str = "tailor_stream_visitor_bytes";
 /// `stream.limits.max_visitors`, least recently seen first).
 pub const VISITORS_EVICTED: &str = "tailor_stream_visitors_evicted_total";
 pub const SNAPSHOT_DURATION: &str = "tailor_stream_snapshot_seconds";
+/// Interactions waiting for their item to arrive (at most `stream.limits.max_parked`).
+pub const PARKED: &str = "tailor_stream_parked_events";
 
 pub fn describe() {
     describe_counter!(EVENTS, "Events read by the streaming consumer, by outcome");
@@ -27,6 +30,7 @@ pub fn describe() {
     describe_gauge!(VISITOR_BYTES, Unit::Bytes, "Approximate memory of the visitor states");
     describe_counter!(VISITORS_EVICTED, "Visitors dropped from memory, by reason");
     describe_histogram!(SNAPSHOT_DURATION, Unit::Seconds, "Time to write a snapshot of the visitor states");
+    describe_gauge!(PARKED, "Interactions waiting for their item to arrive");
 }
 
 fn outcome_label(outcome: Outcome) -> &'static str {
@@ -37,18 +41,20 @@ fn outcome_label(outcome: Outcome) -> &'static str {
     }
 }
 
-pub(crate) fn record_batch(summary: &BatchSummary, visitors: usize) {
+pub(crate) fn record_batch(summary: &BatchSummary, visitors: usize, parked: usize) {
     for (outcome, count) in [
         (outcome_label(Outcome::Applied), summary.applied),
         (outcome_label(Outcome::Redelivered), summary.redelivered),
         (outcome_label(Outcome::Resent), summary.resent),
         ("dead_lettered", summary.dead_lettered),
+        ("parked", summary.parked),
     ] {
         if count > 0 {
             counter!(EVENTS, "outcome" => outcome).increment(count);
         }
     }
     gauge!(VISITORS).set(visitors as f64);
+    gauge!(PARKED).set(parked as f64);
 }
 
 pub(crate) fn record_eviction(evicted: &Evicted) {

@@ -37,7 +37,7 @@ impl SubjectKey {
 
 /// How long visitors and their event ids are kept, and how many visitors at most.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct StateLimits {
     /// An event whose id the visitor sent within this much log time before is a resend, and
     /// counts once; a client resending after a lost answer does so well within it.
@@ -46,11 +46,21 @@ pub struct StateLimits {
     pub idle_ttl_ms: i64,
     /// Past this many visitors, the least recently seen are dropped.
     pub max_visitors: usize,
+    /// Interactions with an item not yet in the catalogue wait for it, this many at most; past
+    /// that, or past `max_park_ms`, they are dead-lettered.
+    pub max_parked: usize,
+    pub max_park_ms: u64,
 }
 
 impl Default for StateLimits {
     fn default() -> Self {
-        StateLimits { dedup_window_ms: 10 * 60 * 1000, idle_ttl_ms: 30 * 24 * 3600 * 1000, max_visitors: 1_000_000 }
+        StateLimits {
+            dedup_window_ms: 10 * 60 * 1000,
+            idle_ttl_ms: 30 * 24 * 3600 * 1000,
+            max_visitors: 1_000_000,
+            max_parked: 10_000,
+            max_park_ms: 10 * 60 * 1000,
+        }
     }
 }
 
@@ -115,6 +125,14 @@ pub enum Outcome {
     Resent,
 }
 
+/// Where and when an event was read, and whether it comes late (parked for its item).
+struct Read {
+    partition: u32,
+    offset: u64,
+    appended_at_ms: i64,
+    late: bool,
+}
+
 pub struct VisitorStates {
     dim: usize,
     weights: AggregateWeights,
@@ -166,6 +184,24 @@ impl VisitorStates {
         event: &Interaction,
         item: &Embedding,
     ) -> Result<Outcome, StreamError> {
+        self.fold(Read { partition, offset, appended_at_ms, late: false }, event, item)
+    }
+
+    /// Folds an interaction that waited for its item while the visitor's later events were
+    /// applied: its offset is behind theirs, so only its event id tells whether it is held.
+    pub fn apply_late(
+        &self,
+        partition: u32,
+        offset: u64,
+        appended_at_ms: i64,
+        event: &Interaction,
+        item: &Embedding,
+    ) -> Result<Outcome, StreamError> {
+        self.fold(Read { partition, offset, appended_at_ms, late: true }, event, item)
+    }
+
+    fn fold(&self, read: Read, event: &Interaction, item: &Embedding) -> Result<Outcome, StreamError> {
+        let Read { partition, offset, appended_at_ms, late } = read;
         let key = SubjectKey { kind: event.subject_kind, id: event.subject.as_str().into() };
         let event_hash = fnv1a(event.event_id.as_bytes());
         let mut entry = self.visitors.entry(key).or_insert_with(|| VisitorState {
@@ -184,15 +220,17 @@ impl VisitorStates {
         let (last_partition, last_offset) = state.last_applied;
         // Offsets of different partitions do not compare: a visitor moves partition only when a
         // topic gains partitions, and then the event-id window still catches re-sends.
-        if state.aggregate.interactions() > 0 && last_partition == partition && offset <= last_offset {
+        let behind = state.aggregate.interactions() > 0 && last_partition == partition && offset <= last_offset;
+        if behind && !late {
             return Ok(Outcome::Redelivered);
         }
+        let last_applied = if behind { state.last_applied } else { (partition, offset) };
         if state.recent_event_ids.iter().any(|&(id, _)| id == event_hash) {
-            state.last_applied = (partition, offset);
+            state.last_applied = last_applied;
             return Ok(Outcome::Resent);
         }
         state.aggregate.apply(&self.weights, event.kind, event.value, event.timestamp_ms, item)?;
-        state.last_applied = (partition, offset);
+        state.last_applied = last_applied;
         if state.recent_event_ids.len() == MAX_REMEMBERED_IDS {
             state.recent_event_ids.pop_front();
         }

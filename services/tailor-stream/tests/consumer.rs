@@ -8,8 +8,8 @@ use tailor_core::AggregateWeights;
 use tailor_events::{Event, Interaction, ItemUpsert, SingleObject, encode};
 use tailor_log::{DEFAULT_SEGMENT_BYTES, EmbeddedLog, EventLog, Message, TopicConfig};
 use tailor_stream::{
-    BatchSummary, DEAD_LETTER_REASON, DEAD_LETTER_SOURCE, ItemVectors, Source, StateLimits, StreamConsumer,
-    VisitorStates, load_snapshot, replay,
+    BatchSummary, DEAD_LETTER_REASON, DEAD_LETTER_SOURCE, DeadLetterRange, ItemVectors, Source, StateLimits,
+    StreamConsumer, SubjectKey, VisitorStates, load_snapshot, replay, replay_dead_letters,
 };
 use tailor_testkit::synthetic;
 
@@ -23,7 +23,11 @@ fn open_log(dir: &Path) -> Arc<EmbeddedLog> {
 }
 
 fn start(log: &Arc<EmbeddedLog>, dir: &Path, items: &Arc<ItemVectors>) -> StreamConsumer {
-    let states = Arc::new(VisitorStates::new(DIM, AggregateWeights::default()));
+    start_with(log, dir, items, StateLimits::default())
+}
+
+fn start_with(log: &Arc<EmbeddedLog>, dir: &Path, items: &Arc<ItemVectors>, limits: StateLimits) -> StreamConsumer {
+    let states = Arc::new(VisitorStates::with_limits(DIM, AggregateWeights::default(), limits));
     let snapshot = dir.join("visitors.snapshot");
     StreamConsumer::start(source(log), states, items.clone(), &snapshot).unwrap().0
 }
@@ -180,9 +184,11 @@ fn unusable_messages_go_to_the_dead_letter_topic_with_the_reason() {
     log.append(TOPIC, bad).unwrap();
     log.append(TOPIC, synthetic::messages(&events[25..])).unwrap();
 
-    let mut consumer = start(&log, dir.path(), &items);
+    // An interaction whose item has not arrived waits for it; here not at all.
+    let limits = StateLimits { max_park_ms: 0, ..StateLimits::default() };
+    let mut consumer = start_with(&log, dir.path(), &items, limits);
     let summary = catch_up(&mut consumer, &log);
-    assert_eq!(summary, BatchSummary { applied: 50, dead_lettered: 5, ..BatchSummary::default() });
+    assert_eq!(summary, BatchSummary { applied: 50, dead_lettered: 5, parked: 1, ..BatchSummary::default() });
     assert_matches_replay(consumer.states(), &events, &items);
 
     let dead = log.reader(DEAD_LETTERS, &[0]).unwrap().poll(10, Duration::from_secs(5)).unwrap();
@@ -195,7 +201,7 @@ fn unusable_messages_go_to_the_dead_letter_topic_with_the_reason() {
         "does not start with the Avro single-object marker",
         "unknown item \"not-in-the-catalogue\"",
         "is not the event's subject",
-        "an item upsert does not belong on topic interactions",
+        "an item event does not belong on topic interactions",
         "timestamp 9223372036854775807 is not a time from 1970 to 9999",
     ];
     for fragment in expected {
@@ -205,6 +211,94 @@ fn unusable_messages_go_to_the_dead_letter_topic_with_the_reason() {
         let source = String::from_utf8(record.message.header(DEAD_LETTER_SOURCE).unwrap().to_vec()).unwrap();
         assert!(source.starts_with("interactions/"), "{source}");
     }
+}
+
+#[test]
+fn interactions_that_arrive_before_their_item_wait_for_it_within_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path());
+    let items = Arc::new(synthetic::item_vectors(10, DIM, 11));
+    let events = synthetic::interactions(3, 1, 10, 12);
+    let mut early = events.clone();
+    early[1].item_id = "arrives-later".to_owned();
+    let mut second = events[2].clone();
+    (second.item_id, second.event_id) = ("never-arrives".to_owned(), "other".to_owned());
+    log.append(TOPIC, synthetic::messages(&early)).unwrap();
+    log.append(TOPIC, synthetic::messages(&[second])).unwrap();
+    let limits = StateLimits { max_parked: 1, ..StateLimits::default() };
+    let mut consumer = start_with(&log, dir.path(), &items, limits);
+    let mut total = BatchSummary::default();
+    while total.records() < 4 {
+        total += consumer.poll(100, Duration::from_secs(5)).unwrap();
+    }
+    assert_eq!(total, BatchSummary { applied: 2, parked: 1, dead_lettered: 1, ..BatchSummary::default() });
+    let partition = log.reader(TOPIC, &[0, 0, 0]).unwrap().poll(10, Duration::from_secs(5)).unwrap()[1].partition;
+    let end = log.end_offsets(TOPIC).unwrap();
+    assert!(consumer.positions()[partition as usize] < end[partition as usize], "held at the parked event");
+    let dead = log.reader(DEAD_LETTERS, &[0]).unwrap().poll(10, Duration::from_secs(5)).unwrap();
+    let reason = String::from_utf8(dead[0].message.header(DEAD_LETTER_REASON).unwrap().to_vec()).unwrap();
+    assert!(reason.contains("1 events already wait"), "{reason}");
+
+    // The item arrives: the parked event is applied, after its visitor's later one, and the
+    // positions move to the end.
+    let vector = synthetic::item_vectors(1, DIM, 13).get("item-0").unwrap().clone();
+    consumer.item_vectors().insert(tailor_core::ItemId::new("arrives-later").unwrap(), vector).unwrap();
+    let summary = consumer.poll(100, Duration::from_millis(50)).unwrap();
+    assert_eq!(summary, BatchSummary { applied: 1, ..BatchSummary::default() });
+    assert_eq!(consumer.positions(), end);
+    let key = tailor_stream::SubjectKey { kind: early[0].subject_kind, id: early[0].subject.as_str().into() };
+    assert_eq!(consumer.states().get(&key).unwrap().aggregate().interactions(), 3);
+    // Applied once: a redelivery of the whole partition changes nothing.
+    let again = log.reader(TOPIC, &[0, 0, 0]).unwrap().poll(10, Duration::from_secs(5)).unwrap();
+    let summary = consumer.apply(&again).unwrap();
+    assert_eq!((summary.applied, summary.redelivered), (0, 3));
+}
+
+#[test]
+fn dead_letters_replayed_after_a_fix_are_applied_once_however_often_the_replay_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path());
+    let events = synthetic::interactions(20, 2, 10, 14);
+    log.append(TOPIC, synthetic::messages(&events)).unwrap();
+    // Items 5 to 9 are missing, and nothing waits for them: their events are dead-lettered.
+    let missing = Arc::new(synthetic::item_vectors(5, DIM, 15));
+    let limits = StateLimits { max_park_ms: 0, ..StateLimits::default() };
+    let mut consumer = start_with(&log, dir.path(), &missing, limits);
+    let mut first = BatchSummary::default();
+    while consumer.positions() != log.end_offsets(TOPIC).unwrap() {
+        first += consumer.poll(100, Duration::from_secs(5)).unwrap();
+    }
+    let dead = first.dead_lettered;
+    assert!(dead > 0 && first.applied + dead == 20, "{first:?}");
+
+    // The fix: the items arrive. The replay puts every dead letter back, once.
+    let range = DeadLetterRange { topic: DEAD_LETTERS, partition: 0, from: 0, to: None };
+    let dry = replay_dead_letters(log.as_ref(), &range, true).unwrap();
+    assert_eq!(dry.replayed.get(TOPIC), Some(&dead));
+    let replayed = replay_dead_letters(log.as_ref(), &range, false).unwrap();
+    assert_eq!((replayed.replayed.get(TOPIC), replayed.already), (Some(&dead), 0));
+    let again = replay_dead_letters(log.as_ref(), &range, false).unwrap();
+    assert_eq!((again.replayed.len() as u64, again.already), (0, dead));
+    let all = synthetic::item_vectors(10, DIM, 15);
+    for id in (5..10).map(|i| format!("item-{i}")) {
+        consumer
+            .item_vectors()
+            .insert(tailor_core::ItemId::new(id.as_str()).unwrap(), all.get(&id).unwrap().clone())
+            .unwrap();
+    }
+    let mut second = BatchSummary::default();
+    while consumer.positions() != log.end_offsets(TOPIC).unwrap() {
+        second += consumer.poll(100, Duration::from_secs(5)).unwrap();
+    }
+    assert_eq!(second, BatchSummary { applied: dead, ..BatchSummary::default() });
+    let applied: u64 = events
+        .iter()
+        .map(|e| SubjectKey { kind: e.subject_kind, id: e.subject.as_str().into() })
+        .collect::<std::collections::HashSet<_>>()
+        .iter()
+        .map(|key| consumer.states().get(key).unwrap().aggregate().interactions())
+        .sum();
+    assert_eq!(applied, 20, "every event once");
 }
 
 #[test]

@@ -46,8 +46,11 @@ pub enum Method {
     /// The mean of the revealed items' content vectors; popularity when nothing is revealed.
     Content,
     TwoTower,
-    /// The ranking service's own ranking (the blend), scored from outside this crate.
+    /// The ranking service's own ranking (the blend), scored from outside this crate; with
+    /// nothing revealed, its first screen (trending items, then the spread).
     Served,
+    /// The first screen before trending items: the catalogue's spread alone.
+    OnboardingSpread,
 }
 
 impl Method {
@@ -60,6 +63,7 @@ impl Method {
             Method::Content => "content",
             Method::TwoTower => "two_tower",
             Method::Served => "served",
+            Method::OnboardingSpread => "onboarding_spread",
         }
     }
 }
@@ -294,7 +298,7 @@ fn score_method(
                 candidates.content.chunks_exact(dataset.dim).map(|row| dot(&mean, row)).collect()
             }
             Method::Popularity | Method::Content => (0..candidates.rows.len()).map(popular).collect(),
-            Method::Served => {
+            Method::Served | Method::OnboardingSpread => {
                 return Err(TrainerError::Data("the served ranking is scored by the ranking service".into()));
             }
             Method::TwoTower => {

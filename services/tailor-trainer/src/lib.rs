@@ -37,6 +37,10 @@ pub enum TrainerError {
     Engine(#[from] tailor_engine::EngineError),
     #[error(transparent)]
     Log(#[from] tailor_log::LogError),
+    #[error("embedding items: {0}")]
+    Embed(#[from] tailor_embed::EmbedError),
+    #[error(transparent)]
+    Event(#[from] tailor_events::EventError),
     #[error("{context}: {source}")]
     Input { context: String, source: tailor_models::ModelError },
 }

@@ -77,6 +77,7 @@ impl KafkaLog {
                     .set("retention.ms", ms)
                     .set("retention.bytes", bytes)
                     .set("min.insync.replicas", &min_insync)
+                    .set("cleanup.policy", if t.compacted { "compact" } else { "delete" })
             })
             .collect();
         let options = AdminOptions::new().operation_timeout(Some(REQUEST_TIMEOUT));

@@ -27,6 +27,8 @@ pub fn session_keys(ttl_ms: i64) -> SessionKeys {
     SessionKeys::new(b"a test secret of sufficient length".to_vec(), ttl_ms)
 }
 pub const MODELS_TOPIC: &str = "models";
+/// Where the admin item routes append (the service's default).
+pub const ITEMS_TOPIC: &str = "tailor.items";
 
 pub const DIM: usize = 16;
 pub const TYPES: [&str; 3] = ["Shirts", "Jeans", "Watches"];
@@ -81,8 +83,12 @@ pub fn fixture_of(
 ) -> Fixture {
     let vectors = Arc::new(vectors);
     let dim = vectors.dim();
-    let topics =
-        [TopicConfig::new("interactions", 2), TopicConfig::new("dead-letters", 1), TopicConfig::new(MODELS_TOPIC, 1)];
+    let topics = [
+        TopicConfig::new("interactions", 2),
+        TopicConfig::new("dead-letters", 1),
+        TopicConfig::new(MODELS_TOPIC, 1),
+        TopicConfig::new(ITEMS_TOPIC, 1),
+    ];
     let log = Arc::new(EmbeddedLog::open(&dir.path().join("log"), &topics, DEFAULT_SEGMENT_BYTES).unwrap());
     let visitors = Arc::new(VisitorStates::new(dim, AggregateWeights::default()));
     let source = Source {

@@ -4,6 +4,7 @@
 //! call them, and print what they report.
 
 mod eval;
+mod follow;
 mod inputs;
 mod picks;
 mod run;
@@ -16,6 +17,7 @@ use tailor_embed::{EmbedError, FreeTextEncoder, SharedFreeTextEncoder};
 use tailor_engine::{ActiveModel, ServingCatalog};
 
 pub use eval::{EvalReport, evaluate_version};
+pub use follow::{EmbedTopics, ItemEmbedder, follow_items};
 pub use inputs::{Interactions, read_interactions};
 pub use picks::{TRIALS, shortfalls};
 pub use run::{TrainingReport, train_once};
