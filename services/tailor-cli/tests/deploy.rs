@@ -78,6 +78,7 @@ fn compose_file_agrees_with_the_code() {
         "ranker-1",
         "ranker-2",
         "text-encoder",
+        "embedder",
         "consumer",
         "trainer",
         "prometheus",
@@ -118,13 +119,16 @@ fn compose_file_agrees_with_the_code() {
             assert!(service["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"][0] == "gpu");
         }
         let topics = text(&services[&Value::from("topics")]["command"][0]);
-        for topic in ["interactions", "dead_letters", "models"] {
+        for topic in ["interactions", "dead_letters", "models", "items", "item_vectors"] {
             let configured = &config["events"][topic];
             let spec = format!("{}:{}", configured["name"].as_str().unwrap(), configured["partitions"]);
             assert!(topics.contains(&spec), "the topics service does not create {spec}");
         }
     }
-    assert_eq!(tailor_services, 5, "two ranking replicas, the text encoder, the consumer and the trainer");
+    assert_eq!(
+        tailor_services, 6,
+        "two ranking replicas, the text encoder, the embedder, the consumer and the trainer"
+    );
 }
 
 #[test]
