@@ -4,6 +4,7 @@
 //! [`Roles`], so the `tailor-serve` binary serves without it.
 
 mod catalogue;
+mod priority;
 mod session_key;
 mod watch;
 
@@ -159,6 +160,7 @@ pub fn run(config: &Config, roles: Roles) -> Result<(), ServeError> {
     let catalogue = {
         let (service, stop, vectors) = (service.clone(), stop.clone(), consumer.item_vectors().clone());
         thread::spawn(move || {
+            priority::run_in_background();
             let followed = follow_catalogue(&service, &catalogue_topics, &vectors, &stop);
             if let Err(error) = &followed {
                 eprintln!("the catalogue follower stopped: {error}; exiting in {CONSUMER_FAILURE_DRAIN:?}");
@@ -172,6 +174,7 @@ pub fn run(config: &Config, roles: Roles) -> Result<(), ServeError> {
     let embedder = roles.embedder.map(|embed| {
         let (log, wire, stop) = (catalogue_log.clone(), catalogue_wire.clone(), stop.clone());
         thread::spawn(move || {
+            priority::run_in_background();
             if let Err(error) = embed(log, wire, stop) {
                 eprintln!("the in-process embedder stopped; new items are not embedded: {error}");
             }
