@@ -40,7 +40,7 @@ pub fn publish(config: &Config, items: &[Item]) -> anyhow::Result<usize> {
                 let lines: Vec<String> = chunk.iter().map(|u| u.item_state().to_string()).collect();
                 let report: serde_json::Value = ureq::post(&url)
                     .header("Authorization", &bearer)
-                    .header("Content-Type", "application/x-ndjson")
+                    .header("Content-Type", "text/plain")
                     .send(lines.join("\n"))
                     .with_context(|| format!("sending changed items to {url}"))?
                     .body_mut()

@@ -6,7 +6,9 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 use tailor_core::{FilterField, RowSet};
 
 use crate::{EngineError, Recommendation, ServingCatalog};
@@ -15,16 +17,44 @@ use crate::{EngineError, Recommendation, ServingCatalog};
 #[serde(default, deny_unknown_fields)]
 pub struct Rules {
     /// Added to the score of every item whose `field` is `value` (case aside); negative buries.
+    #[serde(deserialize_with = "objects")]
     pub boosts: Vec<Boost>,
     /// Items placed at positions of the answer (0 first) when they are served and pass the
     /// request's filter, whatever their score.
+    #[serde(deserialize_with = "objects")]
     pub pins: Vec<Pin>,
     /// Items never returned. Ids the catalogue does not hold are reported, not refused.
     pub exclude: Vec<String>,
     /// At most `count` results share a value of `field`.
+    #[serde(deserialize_with = "object")]
     pub max_per_value: Option<MaxPerValue>,
     /// Only items priced in this range; items without a price are left out when it is set.
+    #[serde(deserialize_with = "object")]
     pub price: Option<PriceRange>,
+}
+
+/// serde reads a struct from an array of its fields too; a rule is an object, as the API's
+/// document says, so anything else is refused.
+fn object<'de, D: Deserializer<'de>, T: DeserializeOwned>(deserializer: D) -> Result<Option<T>, D::Error> {
+    match Option::<Value>::deserialize(deserializer)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => from_object(value).map(Some).map_err(D::Error::custom),
+    }
+}
+
+fn objects<'de, D: Deserializer<'de>, T: DeserializeOwned>(deserializer: D) -> Result<Vec<T>, D::Error> {
+    Vec::<Value>::deserialize(deserializer)?
+        .into_iter()
+        .map(from_object)
+        .collect::<Result<_, _>>()
+        .map_err(D::Error::custom)
+}
+
+fn from_object<T: DeserializeOwned>(value: Value) -> Result<T, String> {
+    match value {
+        Value::Object(_) => serde_json::from_value(value).map_err(|e| e.to_string()),
+        other => Err(format!("a rule is an object, not {other}")),
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -103,6 +103,9 @@ async fn rules_pin_exclude_cap_and_report_unknown_ids() {
     )
     .await;
     assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_parameter"));
+    let as_array = r#"{"liked": ["item-0"], "rules": {"price": [1, 2]}}"#;
+    let (status, body) = call(&f, "POST", "/v1/recommendations", Some(as_array)).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_body"), "a rule is an object: {body}");
     let (status, body) = call(&f, "GET", "/v1/items/trending?k=3", None).await;
     assert_eq!((status, body["items"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)), "no events yet");
 }
