@@ -42,6 +42,8 @@ pub fn follow_catalogue(
     };
     let (mut items, mut item_vectors) = (from_start(&topics.items)?, from_start(&topics.item_vectors)?);
     let mut live = LiveCatalogue::new();
+    // What was appended before the start is history being read again, not a change's latency.
+    let started_ms = now_ms();
     while !stop.load(Ordering::Relaxed) {
         let read = |reader: &mut Box<dyn LogReader>| reader.poll(POLL_BATCH, POLL_TIMEOUT);
         let records = read(&mut items).map_err(tailor_stream::StreamError::from)?;
@@ -86,7 +88,7 @@ pub fn follow_catalogue(
             vectors.insert(id, vector).map_err(tailor_engine::EngineError::from)?;
         }
         let now = now_ms();
-        for record in records.iter().chain(&vector_records) {
+        for record in records.iter().chain(&vector_records).filter(|r| r.appended_at_ms >= started_ms) {
             metrics::record_catalogue_applied((now - record.appended_at_ms).max(0) as f64 / 1000.0);
         }
         let serving = service.serving();

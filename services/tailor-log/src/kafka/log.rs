@@ -73,11 +73,12 @@ impl KafkaLog {
             .iter()
             .zip(&retention)
             .map(|(t, (ms, bytes))| {
-                NewTopic::new(&t.name, t.partitions as i32, TopicReplication::Fixed(factor))
+                let topic = NewTopic::new(&t.name, t.partitions as i32, TopicReplication::Fixed(factor))
                     .set("retention.ms", ms)
                     .set("retention.bytes", bytes)
-                    .set("min.insync.replicas", &min_insync)
-                    .set("cleanup.policy", if t.compacted { "compact" } else { "delete" })
+                    .set("min.insync.replicas", &min_insync);
+                // Only where asked: the broker's default (delete) otherwise.
+                if t.compacted { topic.set("cleanup.policy", "compact") } else { topic }
             })
             .collect();
         let options = AdminOptions::new().operation_timeout(Some(REQUEST_TIMEOUT));
