@@ -188,7 +188,7 @@ pub struct ColdStartRequest {
     /// What the visitor is looking for, in words ("a navy linen shirt for summer").
     text: Option<String>,
     k: Option<usize>,
-    diversity: Option<f32>,
+    diversity: Option<f64>,
     /// Rank items with a photo higher (by `serve.ranking.photo_boost`).
     #[serde(default)]
     prefer_photos: bool,

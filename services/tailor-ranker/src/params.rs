@@ -47,7 +47,7 @@ impl Params {
     /// `diversity`: a number from 0 (pure relevance, the default) to 1.
     pub fn diversity(&self) -> Result<f32, ApiError> {
         let Some(text) = self.0.get("diversity") else { return Ok(0.0) };
-        check_diversity(text.parse::<f32>().ok(), text)
+        check_diversity(text.parse::<f64>().ok(), text)
     }
 
     /// A `true` or `false` parameter; `false` when absent.
@@ -79,9 +79,11 @@ impl Params {
     }
 }
 
-pub fn check_diversity(value: Option<f32>, given: &str) -> Result<f32, ApiError> {
+/// Checked before narrowing to `f32`: a value just below 0 (`-1e-323`) rounds to -0.0 there,
+/// which would pass the range.
+pub fn check_diversity(value: Option<f64>, given: &str) -> Result<f32, ApiError> {
     match value {
-        Some(d) if (0.0..=1.0).contains(&d) => Ok(d),
+        Some(d) if (0.0..=1.0).contains(&d) => Ok(d as f32),
         _ => Err(ApiError::InvalidParameter {
             name: "diversity",
             reason: format!("{given} is not a number from 0 to 1"),
