@@ -244,7 +244,7 @@ pub async fn cold_start(
         }
     };
     let taste = taste_from(catalog, &signals, text.as_ref(), &service.weights)?;
-    let trending = service.trending.ranked(tailor_log::now_ms());
+    let trending = first_screen(&service, taste.as_ref());
     let rules = service.rules.merged(&request.rules);
     rules.check()?;
     let ranked = Request {
@@ -294,7 +294,7 @@ pub async fn visitor_recommendations(
     let serving = service.serving();
     let catalog = &serving.catalog;
     let filter = params.filter();
-    let trending = service.trending.ranked(tailor_log::now_ms());
+    let trending = first_screen(&service, taste.as_ref());
     let request = ranking_request(&params, taste.as_ref(), &signals, &filter, &trending, &service.rules)?;
     let recommendations = recommend(catalog, serving.model.as_deref(), &service.ranking, &request)?;
     Ok(Json(RecommendationsView::of(catalog, recommendations)).into_response())
@@ -378,6 +378,15 @@ pub async fn trending(
         .map(|(row, count)| json!({ "item": ItemView::of(catalog.item_at(row)), "count": count }))
         .collect();
     Ok(Json(json!({ "items": items })).into_response())
+}
+
+/// What is trending, for a visitor without a taste yet, whose answer is a first screen; nothing
+/// for the others, who need not wait for it.
+fn first_screen(service: &Service, taste: Option<&Embedding>) -> tailor_stream::Ranked {
+    match taste {
+        None => service.trending.ranked(tailor_log::now_ms()),
+        Some(_) => tailor_stream::Ranked::default(),
+    }
 }
 
 pub async fn no_route(uri: axum::http::Uri) -> ApiError {

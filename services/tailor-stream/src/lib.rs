@@ -29,4 +29,4 @@ pub use run::{consume, stop_on_signals};
 pub use snapshot::{Snapshot, load_snapshot, write_snapshot};
 pub use state::{Evicted, Outcome, StateLimits, SubjectKey, VisitorState, VisitorStates};
 pub use tailor_models::ItemVectors;
-pub use trending::{Trending, TrendingWeights};
+pub use trending::{Ranked, Trending, TrendingWeights};

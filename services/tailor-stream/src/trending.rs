@@ -74,11 +74,14 @@ pub struct Trending {
     counts: DashMap<Box<str>, Count>,
     /// The latest ranking and when it was made.
     ranked: Mutex<(Option<Instant>, Ranked)>,
+    /// Held by the one caller ranking again; the others take the latest ranking meanwhile, so a
+    /// request never waits for one.
+    ranking: Mutex<()>,
 }
 
 impl Trending {
     pub fn new(weights: TrendingWeights) -> Trending {
-        Trending { weights, counts: DashMap::new(), ranked: Mutex::default() }
+        Trending { weights, counts: DashMap::new(), ranked: Mutex::default(), ranking: Mutex::new(()) }
     }
 
     /// Counts an event appended to the log at `at_ms`.
@@ -98,12 +101,17 @@ impl Trending {
     }
 
     /// Items by their count as of `now_ms`, highest first (at most 2,000), recomputed when the
-    /// last ranking is over a second old.
+    /// last ranking is over a second old, by one caller while the others take the last one.
     pub fn ranked(&self, now_ms: i64) -> Ranked {
-        let mut ranked = self.ranked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if ranked.0.is_some_and(|at| at.elapsed() < RANKING_MAX_AGE) {
-            return ranked.1.clone();
+        let latest = |ranked: &Mutex<(Option<Instant>, Ranked)>| {
+            let ranked = ranked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            (ranked.0, ranked.1.clone())
+        };
+        let (at, last) = latest(&self.ranked);
+        if at.is_some_and(|at| at.elapsed() < RANKING_MAX_AGE) {
+            return last;
         }
+        let Ok(_ranking) = self.ranking.try_lock() else { return last };
         let mut all: Vec<(Box<str>, f64)> =
             self.counts.iter().map(|c| (c.key().clone(), self.decayed(c.value, now_ms - c.at_ms))).collect();
         let by_count = |a: &(Box<str>, f64), b: &(Box<str>, f64)| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0));
@@ -112,8 +120,9 @@ impl Trending {
             all.truncate(RANKED);
         }
         all.sort_unstable_by(by_count);
-        *ranked = (Some(Instant::now()), Arc::new(all));
-        ranked.1.clone()
+        let all = Arc::new(all);
+        *self.ranked.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = (Some(Instant::now()), all.clone());
+        all
     }
 
     /// The counts saved at `path` beside the visitors' snapshot, when there are any: a restart
