@@ -10,6 +10,9 @@ use tailor_stream::ItemVectors;
 
 use crate::{EngineError, MatrixSearch, SearchConfig};
 
+/// At most this many trending items of one shelf open a first screen.
+const TRENDING_PER_SHELF: usize = 2;
+
 /// A snapshot of the catalogue as served. Cheap to clone: the rows are shared, and a change of
 /// stock makes a new snapshot with new withdrawals over the same rows.
 #[derive(Clone)]
@@ -264,8 +267,9 @@ impl ServingCatalog {
     }
 
     /// The rows of the trending ids, most popular first within each shelf (gender and article
-    /// type), taking one from each shelf in turn: a first screen of what is popular that is not
-    /// a wall of one kind of item.
+    /// type), taking one from each shelf in turn and at most two from any: a first screen of what
+    /// is popular that is not a wall of one kind of item, even when few items trend (the spread
+    /// follows them).
     pub fn trending_rows(&self, trending: &[(Box<str>, f64)]) -> Vec<u32> {
         let matrix = self.matrix();
         let mut taken: HashMap<(Option<Gender>, String), usize> = HashMap::new();
@@ -281,6 +285,7 @@ impl ServingCatalog {
             })
             .collect();
         // Stable: within a turn, the most popular shelf's item comes first.
+        rows.retain(|&(turn, _)| turn <= TRENDING_PER_SHELF);
         rows.sort_by_key(|&(turn, _)| turn);
         rows.into_iter().map(|(_, row)| row).collect()
     }
