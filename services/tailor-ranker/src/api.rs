@@ -103,7 +103,11 @@ pub async fn list_items(
             return Err(ApiError::InvalidParameter { name: "order", reason });
         }
     };
-    let trending = service.trending.ranked(tailor_log::now_ms());
+    // Only the trending order reads the ranking; browsing by id or spread need not make it.
+    let trending = match order {
+        Order::Trending => service.trending.ranked(tailor_log::now_ms()),
+        Order::Id | Order::Spread => tailor_stream::Ranked::default(),
+    };
     let browse = Browse {
         filter: &params.filter(),
         query: params.get("q").unwrap_or_default(),
