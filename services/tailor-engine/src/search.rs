@@ -47,6 +47,9 @@ const EXACT_BELOW_PASSING_SHARE: f64 = 0.3;
 /// Seeds the order rows enter the graph in, so a rebuild makes the same graph up to threading.
 const INSERTION_SEED: u64 = 42;
 
+/// Matrices with fewer rows than this are indexed by one thread.
+const SEQUENTIAL_BUILD_BELOW: usize = 10_000;
+
 /// How one search was answered, for the metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SearchMethod {
@@ -146,11 +149,14 @@ impl MatrixSearch {
             multi: false,
         };
         let index = Index::new(&options).map_err(failed)?;
-        let threads = thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = thread::available_parallelism().map_or(1, |n| n.get());
+        // Concurrent inserts race to link a row, so the graph differs run to run; on a small
+        // matrix one thread builds it in milliseconds, and the same graph every time.
+        let threads = if matrix.len() < SEQUENTIAL_BUILD_BELOW { 1 } else { cores };
         // Searches come from the async workers and blocking threads alike: room for both, and
         // for the items added while serving.
         let capacity = matrix.len() + (matrix.len() as f64 * GROWTH_ROOM) as usize;
-        index.reserve_capacity_and_threads(capacity, threads * 4).map_err(failed)?;
+        index.reserve_capacity_and_threads(capacity, cores * 4).map_err(failed)?;
         // Rows are grouped by category; inserted in that order, each category's part of the graph
         // would be built before the next one existed, and links between them would be few
         // (recall@10 0.89 instead of 0.99 at a million items). A seeded shuffle keeps it uniform.
