@@ -1,9 +1,10 @@
 //! `tailor-load item-changes`: a nightly diff's worth of catalogue changes, as `tailor ingest
 //! --publish` sends them: `--count` items of a data directory's catalogue, each with its price
-//! raised by one, produced straight into the items topic on Kafka (`--brokers`) or sent through
-//! a running service's admin batch route (`--url`, for the embedded log). Their content is unchanged, so the
-//! embedder leaves them alone and the replicas apply them as attribute changes. Run it beside
-//! `tailor-load recommendations` to see what applying them costs the requests.
+//! raised by `--raise` (one by default), produced straight into the items topic on Kafka
+//! (`--brokers`) or sent through a running service's admin batch route (`--url`, for the
+//! embedded log). Their content is unchanged, so the embedder leaves them alone and the replicas
+//! apply them as attribute changes. Run it beside `tailor-load recommendations` to see what
+//! applying them costs the requests.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -33,6 +34,10 @@ pub struct Args {
     count: usize,
     #[arg(long, default_value = "tailor.items")]
     topic: String,
+    /// What each price is raised by, from the data directory's price. Sending the same raise
+    /// again changes nothing (the items already have those prices): give each run its own.
+    #[arg(long, default_value_t = 1.0)]
+    raise: f64,
 }
 
 /// Messages per append.
@@ -47,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .take(args.count)
         .map(|item| {
             let image = item.image().map(|image| image.reference().to_owned());
-            Ok(ItemUpsert::of(&repriced(item)?, image, now_ms()))
+            Ok(ItemUpsert::of(&repriced(item, args.raise)?, image, now_ms()))
         })
         .collect::<anyhow::Result<Vec<ItemUpsert>>>()?;
     let started = Instant::now();
@@ -85,8 +90,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn repriced(item: &Item) -> anyhow::Result<Item> {
-    let price = item.attributes().price.map_or(0.0, |p| p.value()) + 1.0;
+fn repriced(item: &Item, raise: f64) -> anyhow::Result<Item> {
+    let price = item.attributes().price.map_or(0.0, |p| p.value()) + raise;
     let attributes = Attributes { price: Some(Price::new(price)?), ..item.attributes().clone() };
     let (title, description) = (item.title().map(str::to_owned), item.description().map(str::to_owned));
     Ok(Item::new(item.id().clone(), title, description, item.image().cloned(), attributes)?)

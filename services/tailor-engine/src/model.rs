@@ -74,17 +74,33 @@ impl ActiveModel {
         })
     }
 
-    /// This model over `catalog`, a later snapshot whose rows `changed` (ascending) are new or
-    /// changed: their item-tower rows are computed here, the others shared by copy.
-    pub fn follow(&self, catalog: &ServingCatalog, changed: &[u32]) -> Result<ActiveModel, EngineError> {
+    /// This model over `catalog`, a later snapshot of `old` whose rows `changed` (ascending) are
+    /// new or changed: their item-tower rows are computed here when the tower reads something
+    /// new of them, and every other row is shared.
+    pub fn follow(
+        &self,
+        old: &ServingCatalog,
+        catalog: &ServingCatalog,
+        changed: &[u32],
+    ) -> Result<ActiveModel, EngineError> {
         let content = catalog.matrix();
-        let mut computed = Vec::with_capacity(changed.len());
+        let mut computed_rows = self.computed_rows;
+        let mut rows = Vec::with_capacity(changed.len());
         for &row in changed {
             let item = catalog.item_at(row);
-            computed.push((row, item, self.towers.item_vector(content.row(row), item.attributes())?));
+            let input = self.towers.item_input(content.row(row), item.attributes());
+            let kept = (row as usize) < self.matrix.len()
+                && self.towers.item_input(old.matrix().row(row), old.item_at(row).attributes()) == input;
+            let vector = if kept {
+                self.matrix.row(row).to_vec()
+            } else {
+                computed_rows += 1;
+                self.towers.item.forward(&input)?.as_slice().to_vec()
+            };
+            rows.push((row, item, vector));
         }
         let (appended, replaced): (Vec<_>, Vec<_>) =
-            computed.iter().partition(|(row, _, _)| *row as usize >= self.matrix.len());
+            rows.iter().partition(|(row, _, _)| *row as usize >= self.matrix.len());
         let replaced: Vec<_> = replaced.iter().map(|(row, item, v)| (*row, item.attributes(), v.as_slice())).collect();
         let appended: Vec<_> =
             appended.iter().map(|(_, item, v)| (item.id().clone(), item.attributes(), v.as_slice())).collect();
@@ -97,7 +113,7 @@ impl ActiveModel {
             search,
             metrics: self.metrics.clone(),
             blend: self.blend.clone(),
-            computed_rows: self.computed_rows + changed.len(),
+            computed_rows,
             towers: self.towers.clone(),
         })
     }

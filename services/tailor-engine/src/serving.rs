@@ -24,7 +24,7 @@ impl Serving {
     pub fn with_changes(&self, changes: Vec<ItemChange>) -> Result<Serving, EngineError> {
         let (catalog, changed) = self.catalog.with_changes(changes)?;
         let model = match &self.model {
-            Some(model) if !changed.is_empty() => Some(Arc::new(model.follow(&catalog, &changed)?)),
+            Some(model) if !changed.is_empty() => Some(Arc::new(model.follow(&self.catalog, &catalog, &changed)?)),
             unchanged => unchanged.clone(),
         };
         Ok(Serving { catalog, model })

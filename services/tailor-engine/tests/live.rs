@@ -1,17 +1,20 @@
 //! The live catalogue: items added, changed, sold out, expired and removed while serving, with
 //! the approximate index built, leave every answer at once and appear in searches at once.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tailor_core::{AttributeFilter, Attributes, Embedding, Gender, InteractionKind, Item, ItemId};
+use tailor_core::{
+    AttributeFilter, Attributes, Dense, Embedding, FeatureVocabulary, Gender, InteractionKind, Item, ItemId,
+    RatingHead, Tower,
+};
 use tailor_engine::{
-    ItemEvent, LiveCatalogue, NO_RULES, RankingConfig, Request, SearchConfig, Serving, ServingCatalog, Signals,
-    recommend, taste_from,
+    ActiveModel, ItemEvent, LiveCatalogue, NO_RULES, RankingConfig, Request, SearchConfig, Serving, ServingCatalog,
+    Signals, recommend, taste_from,
 };
 use tailor_events::Availability;
-use tailor_models::ItemVectors;
+use tailor_models::{ItemVectors, LoadedModel, TwoTowerWeights};
 
 const DIM: usize = 8;
 
@@ -144,4 +147,65 @@ fn sold_out_expired_and_removed_items_leave_every_answer_and_come_back_when_rest
     let serving = live.apply(&serving, vec![restocked], 2_000).unwrap().unwrap().serving;
     assert!(serving.catalog.served_item(&gone[0]).is_ok());
     assert!(similar(&serving, "i2", 20).contains(&gone[0]));
+}
+
+/// A model whose item tower reads the article type: random weights, as the rows only need to
+/// follow the tower.
+fn with_model(serving: &Serving) -> Serving {
+    let mut rng = StdRng::seed_from_u64(5);
+    let attributes: Vec<Attributes> =
+        (0..serving.catalog.len() as u32).map(|row| serving.catalog.item_at(row).attributes().clone()).collect();
+    let vocabulary = FeatureVocabulary::from_catalogue(attributes.iter(), 1);
+    let mut tower = |input: usize| {
+        let weights = (0..DIM * input).map(|_| rng.random_range(-1.0..1.0)).collect();
+        Tower::new(vec![Dense::new(weights, vec![0.0; DIM], input).unwrap()]).unwrap()
+    };
+    let towers = TwoTowerWeights {
+        user: tower(DIM),
+        item: tower(DIM + vocabulary.width()),
+        head: RatingHead::new(1.0, 0.0).unwrap(),
+        vocabulary: Some(vocabulary),
+    };
+    let manifest = tailor_testkit::models::manifest(BTreeMap::new());
+    let loaded = LoadedModel { manifest, towers, item_vectors: ItemVectors::new(DIM) };
+    serving.with_model(ActiveModel::new(&serving.catalog, loaded).unwrap())
+}
+
+#[test]
+fn the_model_computes_rows_only_for_what_its_item_tower_reads() {
+    let mut live = LiveCatalogue::new();
+    let serving = with_model(&shop());
+    let model = serving.model.clone().unwrap();
+    let tower_row = |serving: &Serving, id: &str| {
+        let model = serving.model.as_ref().unwrap();
+        model.matrix.row(model.matrix.row_of(id).unwrap()).to_vec()
+    };
+    let expected = |serving: &Serving, id: &str| {
+        let (content, item) = (serving.catalog.matrix(), serving.catalog.item(id).unwrap());
+        let towers = &serving.model.as_ref().unwrap().towers;
+        towers.item_vector(content.row(content.row_of(id).unwrap()), item.attributes()).unwrap().as_slice().to_vec()
+    };
+    let retitled = Item::new(
+        ItemId::new("i1").unwrap(),
+        Some("A new title".into()),
+        None,
+        None,
+        serving.catalog.item("i1").unwrap().attributes().clone(),
+    )
+    .unwrap();
+    let events = vec![
+        upsert(retitled, Availability::InStock),
+        upsert(item("i2", "Watches"), Availability::InStock),
+        upsert(item("new-1", "Watches"), Availability::InStock),
+        ItemEvent::Vector { id: ItemId::new("new-1").unwrap(), vector: vector(2_001) },
+    ];
+    let changed = live.apply(&serving, events, 0).unwrap().unwrap().serving;
+    let followed = changed.model.as_ref().unwrap();
+    assert_eq!(followed.computed_rows, model.computed_rows + 2, "i2 and new-1, not the retitled i1");
+    assert_eq!(tower_row(&changed, "i1"), tower_row(&serving, "i1"));
+    assert_ne!(tower_row(&changed, "i2"), tower_row(&serving, "i2"), "its article type changed");
+    for id in ["i2", "new-1"] {
+        assert_eq!(tower_row(&changed, id), expected(&changed, id), "{id}");
+    }
+    assert_eq!(followed.matrix.len(), changed.catalog.matrix().len());
 }

@@ -2,6 +2,7 @@
 //! `{tower}.{layer}.weight` [output, input] and `{tower}.{layer}.bias`, the rating head's two
 //! parameters, and the item tower's feature vocabulary as JSON metadata.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -117,9 +118,15 @@ impl TwoTowerWeights {
     /// The item tower's output for an item: its content vector, then its attribute blocks when
     /// the model reads them. Training's export, evaluation and serving all go through here.
     pub fn item_vector(&self, content: &[f32], attributes: &Attributes) -> Result<Embedding, CoreError> {
+        self.item.forward(&self.item_input(content, attributes))
+    }
+
+    /// What the item tower reads of an item: equal inputs make equal outputs, so a change the
+    /// tower does not read (a new price within the same band, a new title) needs no new row.
+    pub fn item_input<'a>(&self, content: &'a [f32], attributes: &Attributes) -> Cow<'a, [f32]> {
         match &self.vocabulary {
-            Some(vocabulary) => self.item.forward(&vocabulary.item_input(content, attributes)),
-            None => self.item.forward(content),
+            Some(vocabulary) => Cow::Owned(vocabulary.item_input(content, attributes)),
+            None => Cow::Borrowed(content),
         }
     }
 

@@ -45,9 +45,10 @@ pub fn follow_catalogue(
     // What was appended before the start is history being read again, not a change's latency.
     let started_ms = now_ms();
     while !stop.load(Ordering::Relaxed) {
-        let read = |reader: &mut Box<dyn LogReader>| reader.poll(POLL_BATCH, POLL_TIMEOUT);
-        let records = read(&mut items).map_err(tailor_stream::StreamError::from)?;
-        let vector_records = read(&mut item_vectors).map_err(tailor_stream::StreamError::from)?;
+        // One wait per turn, on the items: waiting on each topic in turn would hold an item
+        // event that came during the vectors' wait for that whole wait.
+        let records = items.poll(POLL_BATCH, POLL_TIMEOUT).map_err(tailor_stream::StreamError::from)?;
+        let vector_records = item_vectors.poll(POLL_BATCH, Duration::ZERO).map_err(tailor_stream::StreamError::from)?;
         let dim = service.serving().catalog.matrix().dim();
         let mut events = Vec::with_capacity(records.len() + vector_records.len());
         let mut dead_letters = Vec::new();
