@@ -98,10 +98,15 @@ impl ServingCatalog {
         Ok(ServingCatalog { rows: Arc::new(rows), unranked: Arc::new(unranked), withdrawn: Arc::default() })
     }
 
-    /// This catalogue with `changes` applied: a changed item keeps its row (and its vector when
-    /// the change brings none), a new one with a vector gets the next row, and the approximate
-    /// index, when built, gets the new and changed rows. Also returns those rows, for the model.
-    pub fn with_changes(&self, changes: Vec<ItemChange>) -> Result<(ServingCatalog, Vec<u32>), EngineError> {
+    /// This catalogue with `changes` applied and `withdrawn` left out of every answer: a changed
+    /// item keeps its row (and its vector when the change brings none), a new one with a vector
+    /// gets the next row, and the approximate index, when built, gets the new and changed rows.
+    /// Also returns those rows, for the model.
+    pub fn with_changes(
+        &self,
+        changes: Vec<ItemChange>,
+        withdrawn: HashMap<ItemId, Withdrawal>,
+    ) -> Result<(ServingCatalog, Vec<u32>), EngineError> {
         let old = &*self.rows;
         // By row, the latest state of each changed item and the vector it brings, if any.
         let mut replaced: BTreeMap<u32, (Arc<Item>, Option<Embedding>)> = BTreeMap::new();
@@ -126,8 +131,8 @@ impl ServingCatalog {
         let unranked = Arc::new(unranked);
         if replaced.is_empty() && appended.is_empty() {
             // Only items without a vector changed: the rows are shared.
-            let catalog = ServingCatalog { rows: self.rows.clone(), unranked, withdrawn: self.withdrawn.clone() };
-            return Ok((catalog, Vec::new()));
+            let withdrawn = Arc::new(Withdrawn::new(withdrawn, &self.rows.matrix));
+            return Ok((ServingCatalog { rows: self.rows.clone(), unranked, withdrawn }, Vec::new()));
         }
         let rows_replaced: Vec<(u32, &tailor_core::Attributes, &[f32])> = replaced
             .iter()
@@ -149,7 +154,7 @@ impl ServingCatalog {
         items.extend(appended.into_iter().map(|(item, _)| item));
         let mut spread = old.spread.clone();
         spread.extend(first_appended..items.len() as u32);
-        let withdrawn = Withdrawn::new(self.withdrawn.by_id.clone(), &matrix);
+        let withdrawn = Withdrawn::new(withdrawn, &matrix);
         let rows = Rows { items, matrix, search, spread };
         Ok((ServingCatalog { rows: Arc::new(rows), unranked, withdrawn: Arc::new(withdrawn) }, changed))
     }

@@ -113,8 +113,9 @@ impl LiveCatalogue {
         }
         let started = std::time::Instant::now();
         let rows_changed = !changes.is_empty();
-        let changed = if rows_changed { serving.with_changes(changes)? } else { serving.clone() };
-        let serving = changed.with_withdrawn(self.withdrawn.clone());
+        let withdrawn = self.withdrawn.clone();
+        let serving =
+            if rows_changed { serving.with_changes(changes, withdrawn)? } else { serving.with_withdrawn(withdrawn) };
         metrics::record_catalogue_snapshot(rows_changed, started.elapsed());
         Ok(Some(Applied { serving, vectors }))
     }

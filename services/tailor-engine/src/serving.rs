@@ -20,9 +20,14 @@ impl Serving {
         Serving { catalog, model: None }
     }
 
-    /// Items added or changed: the catalogue's rows, and the model's item-tower rows for them.
-    pub fn with_changes(&self, changes: Vec<ItemChange>) -> Result<Serving, EngineError> {
-        let (catalog, changed) = self.catalog.with_changes(changes)?;
+    /// Items added or changed, with `withdrawn` as the items no answer contains: the
+    /// catalogue's rows, and the model's item-tower rows for them.
+    pub fn with_changes(
+        &self,
+        changes: Vec<ItemChange>,
+        withdrawn: HashMap<ItemId, Withdrawal>,
+    ) -> Result<Serving, EngineError> {
+        let (catalog, changed) = self.catalog.with_changes(changes, withdrawn)?;
         let model = match &self.model {
             Some(model) if !changed.is_empty() => Some(Arc::new(model.follow(&self.catalog, &catalog, &changed)?)),
             unchanged => unchanged.clone(),

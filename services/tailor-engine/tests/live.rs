@@ -147,6 +147,15 @@ fn sold_out_expired_and_removed_items_leave_every_answer_and_come_back_when_rest
     let serving = live.apply(&serving, vec![restocked], 2_000).unwrap().unwrap().serving;
     assert!(serving.catalog.served_item(&gone[0]).is_ok());
     assert!(similar(&serving, "i2", 20).contains(&gone[0]));
+    // A new item that arrives sold out, with its vector in the same batch, is never served.
+    let events = vec![
+        upsert(item("new-sold", "Shirts"), Availability::SoldOut),
+        ItemEvent::Vector { id: ItemId::new("new-sold").unwrap(), vector: vector(3_001) },
+    ];
+    let serving = live.apply(&serving, events, 2_000).unwrap().unwrap().serving;
+    assert!(serving.catalog.matrix().row_of("new-sold").is_some());
+    assert!(serving.catalog.served_item("new-sold").unwrap_err().to_string().contains("sold out"));
+    assert!(!nearest(&serving, &vector(3_001), 5).contains(&"new-sold".to_owned()));
 }
 
 /// A model whose item tower reads the article type: random weights, as the rows only need to
