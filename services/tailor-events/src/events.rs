@@ -76,6 +76,7 @@ pub struct ItemUpsert {
     pub availability: Option<Availability>,
     /// From this time on the item is not served.
     pub expires_at_ms: Option<i64>,
+    pub year: Option<i32>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -120,6 +121,7 @@ impl ItemUpsert {
             timestamp_ms,
             availability: None,
             expires_at_ms: None,
+            year: item.attributes().year.map(i32::from),
         }
     }
 
@@ -155,7 +157,7 @@ impl ItemUpsert {
             colour: self.colour.clone(),
             season: self.season.clone(),
             usage: self.usage.clone(),
-            year: None,
+            year: self.year.map(|year| year.to_string()),
             price: self.price.map(|p| p.to_string()),
             brand: self.brand.clone(),
         }

@@ -44,7 +44,7 @@ struct Source {
 }
 
 /// Every schema source: the current ones first, then earlier versions kept for old events.
-const SOURCES: [Source; 7] = [
+const SOURCES: [Source; 8] = [
     Source {
         kind: Kind::Interaction,
         text: include_str!("../../../schemas/interaction.avsc"),
@@ -72,6 +72,11 @@ const SOURCES: [Source; 7] = [
         earlier_fingerprint: None,
     },
     // Earlier versions: their events resolve to the current schema.
+    Source {
+        kind: Kind::ItemUpsert,
+        text: include_str!("../../../schemas/history/item_upsert.v2.avsc"),
+        earlier_fingerprint: None,
+    },
     Source {
         kind: Kind::ItemUpsert,
         text: include_str!("../../../schemas/history/item_upsert.v1.avsc"),

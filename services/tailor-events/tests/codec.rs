@@ -2,8 +2,8 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 use tailor_events::{
-    Event, EventError, EventSource, Interaction, InteractionKind, ItemUpsert, ModelPublished, Retrain, RetrainState,
-    SubjectKind, decode, encode,
+    Availability, Event, EventError, EventSource, Interaction, InteractionKind, ItemUpsert, ModelPublished, Retrain,
+    RetrainState, SubjectKind, decode, encode,
 };
 
 fn interaction(kind: InteractionKind, value: Option<f32>) -> Interaction {
@@ -64,6 +64,7 @@ fn an_items_attributes_travel_as_an_upsert_and_check_back_the_same() {
         colour: Some("Red".into()),
         price: Some(tailor_core::Price::new(49.99).unwrap()),
         brand: Some("Aurora".into()),
+        year: Some(2012),
         ..tailor_core::Attributes::default()
     };
     let id = tailor_core::ItemId::new("d-1").unwrap();
@@ -156,11 +157,12 @@ fn hex(text: &str) -> Vec<u8> {
 
 /// Every schema in `schemas/` with the fingerprint the specification gives it, as fastavro 1.13
 /// computes it (`fingerprint(to_parsing_canonical_form(schema), "CRC-64-AVRO")`).
-const SPECIFICATION_FINGERPRINTS: [(&str, &str); 7] = [
+const SPECIFICATION_FINGERPRINTS: [(&str, &str); 8] = [
     ("history/item_upsert.v1.avsc", "4821c4e29a42b490"),
+    ("history/item_upsert.v2.avsc", "0e579d302c008bca"),
     ("interaction.avsc", "d03ccf0037144f30"),
     ("item_removed.avsc", "d56787f402a6cb6f"),
-    ("item_upsert.avsc", "0e579d302c008bca"),
+    ("item_upsert.avsc", "41fce842f38f5ecc"),
     ("item_vector.avsc", "9a3d1ced0ff13f55"),
     ("model_published.avsc", "57c0b13f565739e7"),
     ("retrain.avsc", "929db7e3efe6ccfb"),
@@ -208,6 +210,31 @@ fn events_another_implementation_wrote_are_read() {
         (upsert.item_id.as_str(), upsert.article_type.as_deref(), upsert.price),
         ("new-7", Some("Shirts"), Some(29.5))
     );
+    // Version 2 (stock, no year) and the current version (with the year), sold out.
+    for (written, id, year) in [
+        (
+            concat!(
+                "c3010e579d302c008bca0a6e65772d3802164c696e656e2053686972740000000000020c536869727473",
+                "000000020000000000003f400080b0fbe6d966020200"
+            ),
+            "new-8",
+            None,
+        ),
+        (
+            concat!(
+                "c30141fce842f38f5ecc0a6e65772d3902164c696e656e2053686972740000000000020c536869727473",
+                "000000020000000000003f400080b0fbe6d96602020002b81f"
+            ),
+            "new-9",
+            Some(2012),
+        ),
+    ] {
+        let Event::ItemUpsert(upsert) = decode(&hex(written)).unwrap() else { panic!("an item upsert") };
+        assert_eq!(
+            (upsert.item_id.as_str(), upsert.availability, upsert.price, upsert.year),
+            (id, Some(Availability::SoldOut), Some(31.0), year)
+        );
+    }
     let message = hex(concat!(
         "c301d03ccf0037144f301a66726f6d2d666173746176726f1273686f707065722d37000a3135393730",
         "080080a0bfe9d66600"

@@ -72,6 +72,7 @@ pub struct ItemIn {
     usage: Option<String>,
     price: Option<f64>,
     brand: Option<String>,
+    year: Option<i32>,
     #[serde(default)]
     availability: Availability,
     expires_at_ms: Option<i64>,
@@ -100,6 +101,7 @@ impl ItemIn {
             timestamp_ms: now_ms,
             availability: Some(self.availability),
             expires_at_ms: self.expires_at_ms,
+            year: self.year,
         };
         let attributes = asked.raw_attributes();
         let checked = tailor_catalog::check_item(

@@ -25,13 +25,16 @@ async fn item_routes_append_checked_item_events_keyed_by_item() {
     let (status, body) = admin(
         "PUT",
         "/v1/admin/items/new-1",
-        Some(r#"{"title": "Linen Shirt", "article_type": "Shirts", "price": 30}"#),
+        Some(r#"{"title": "Linen Shirt", "article_type": "Shirts", "price": 30, "year": 2012}"#),
     )
     .await;
     assert_eq!((status, body["item_id"].as_str()), (StatusCode::ACCEPTED, Some("new-1")), "{body}");
     let (status, body) = admin("PUT", "/v1/admin/items/new-2", Some(r#"{"title": "Shirt", "price": -1}"#)).await;
     assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_item"), "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("price"), "{body}");
+    let (status, body) = admin("PUT", "/v1/admin/items/new-2", Some(r#"{"title": "Shirt", "year": -5}"#)).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_item"), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("year"), "{body}");
     let (status, body) = admin("PUT", "/v1/admin/items/new-3", Some(r#"{"id": "other", "title": "Shirt"}"#)).await;
     assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_body"));
     let (status, _) = call(&f, "PUT", "/v1/admin/items/new-4", Some(r#"{"title": "Shirt"}"#)).await;
@@ -59,8 +62,8 @@ async fn item_routes_append_checked_item_events_keyed_by_item() {
     assert_eq!(keys, ["new-1", "item-1", "item-2", "b-1", "b-3"]);
     let Event::ItemUpsert(new) = &events[0].1 else { panic!("an upsert") };
     assert_eq!(
-        (new.title.as_deref(), new.price, new.availability),
-        (Some("Linen Shirt"), Some(30.0), Some(Availability::InStock))
+        (new.title.as_deref(), new.price, new.year, new.availability),
+        (Some("Linen Shirt"), Some(30.0), Some(2012), Some(Availability::InStock))
     );
     let Event::ItemUpsert(patched) = &events[1].1 else { panic!("an upsert") };
     assert_eq!(
