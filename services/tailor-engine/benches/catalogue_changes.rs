@@ -4,7 +4,7 @@
 //! applies them: a nightly diff's 4,096 new prices, 4,096 items embedded again, 100 new items.
 //!
 //! `cargo bench -p tailor-engine --bench catalogue_changes`
-//! (`cargo test --all-targets` runs each once, on 2,000 items and no graph.)
+//! (`cargo test --all-targets` runs each once, on 500 items and no graph.)
 
 use std::collections::BTreeMap;
 
@@ -67,7 +67,7 @@ fn upsert(item: Item) -> ItemEvent {
 }
 
 fn bench_changes(c: &mut Criterion) {
-    let (serving, items) = serving(if benchmarking() { 44_000 } else { 2_000 });
+    let (serving, items) = serving(if benchmarking() { 44_000 } else { 500 });
     let mut rng = StdRng::seed_from_u64(3);
     let batch = BATCH.min(items.len());
     let repriced: Vec<Item> =
