@@ -22,8 +22,8 @@ use crate::{EngineError, metrics};
 #[serde(default, deny_unknown_fields)]
 pub struct SearchConfig {
     /// Matrices with more rows than this get an HNSW graph; smaller ones are scanned exactly.
-    /// The scan of Myntra's 44,000 rows takes 0.64 ms and the graph 0.29 ms at recall@10 0.99,
-    /// which is what keeps p99 under 2 ms at 2,000 requests/s on two cores.
+    /// The scan of Myntra's 44,000 rows takes 0.64 ms and the graph 0.29 ms at recall@10 0.99;
+    /// a recommendation walks two graphs, the most of its time (README: Ranking).
     pub approximate_above: usize,
     /// Links per node in the graph (HNSW's M): more raise recall and memory.
     pub connectivity: usize,
