@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -103,11 +103,10 @@ impl Trending {
     /// Items by their count as of `now_ms`, highest first (at most 2,000), recomputed when the
     /// last ranking is over a second old, by one caller while the others take the last one.
     pub fn ranked(&self, now_ms: i64) -> Ranked {
-        let latest = |ranked: &Mutex<(Option<Instant>, Ranked)>| {
-            let ranked = ranked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            (ranked.0, ranked.1.clone())
+        let (at, last) = {
+            let latest = self.latest();
+            (latest.0, latest.1.clone())
         };
-        let (at, last) = latest(&self.ranked);
         if at.is_some_and(|at| at.elapsed() < RANKING_MAX_AGE) {
             return last;
         }
@@ -121,8 +120,13 @@ impl Trending {
         }
         all.sort_unstable_by(by_count);
         let all = Arc::new(all);
-        *self.ranked.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = (Some(Instant::now()), all.clone());
+        *self.latest() = (Some(Instant::now()), all.clone());
         all
+    }
+
+    /// The latest ranking and when it was made, locked.
+    fn latest(&self) -> MutexGuard<'_, (Option<Instant>, Ranked)> {
+        self.ranked.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The counts saved at `path` beside the visitors' snapshot, when there are any: a restart
