@@ -10,8 +10,8 @@ use tailor_stream::ItemVectors;
 
 use crate::{EngineError, MatrixSearch, SearchConfig};
 
-/// At most this many trending items of one shelf open a first screen.
-const TRENDING_PER_SHELF: usize = 2;
+/// At most this many trending items of one article type open a first screen.
+const TRENDING_PER_ARTICLE_TYPE: usize = 2;
 
 /// A snapshot of the catalogue as served. Cheap to clone: the rows are shared, and a change of
 /// stock makes a new snapshot with new withdrawals over the same rows.
@@ -271,26 +271,26 @@ impl ServingCatalog {
         &self.rows.spread
     }
 
-    /// The rows of the trending ids, most popular first within each shelf (gender and article
-    /// type), taking one from each shelf in turn and at most two from any: a first screen of what
-    /// is popular that is not a wall of one kind of item, even when few items trend (the spread
-    /// follows them).
+    /// The rows of the trending ids, most popular first within each article type, taking one of
+    /// each type in turn and at most two of any: a first screen of what is popular that is not a
+    /// wall of one kind of item, even when few items trend (the spread follows them). By article
+    /// type alone, not by gender too: the men's, women's, boys' and kids' sports shoes of one
+    /// shelf each made half a first screen of sports shoes.
     pub fn trending_rows(&self, trending: &[(Box<str>, f64)]) -> Vec<u32> {
         let matrix = self.matrix();
-        let mut taken: HashMap<(Option<Gender>, String), usize> = HashMap::new();
+        let mut taken: HashMap<String, usize> = HashMap::new();
         let mut rows: Vec<(usize, u32)> = trending
             .iter()
             .filter_map(|(id, _)| matrix.row_of(id))
             .map(|row| {
-                let attributes = self.item_at(row).attributes();
-                let shelf = (attributes.gender, attributes.article_type.as_deref().unwrap_or("").to_lowercase());
-                let turn = taken.entry(shelf).or_default();
+                let article_type = self.item_at(row).attributes().article_type.as_deref().unwrap_or("").to_lowercase();
+                let turn = taken.entry(article_type).or_default();
                 *turn += 1;
                 (*turn, row)
             })
             .collect();
-        // Stable: within a turn, the most popular shelf's item comes first.
-        rows.retain(|&(turn, _)| turn <= TRENDING_PER_SHELF);
+        // Stable: within a turn, the most popular type's item comes first.
+        rows.retain(|&(turn, _)| turn <= TRENDING_PER_ARTICLE_TYPE);
         rows.sort_by_key(|&(turn, _)| turn);
         rows.into_iter().map(|(_, row)| row).collect()
     }
@@ -332,4 +332,47 @@ fn spread(items: &[Item]) -> Vec<u32> {
 
 fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[cfg(test)]
+mod tests {
+    use tailor_core::Attributes;
+
+    use super::*;
+
+    fn shop(items: &[(&str, Gender, &str)]) -> ServingCatalog {
+        let mut vectors = ItemVectors::new(2);
+        let items = items
+            .iter()
+            .map(|&(id, gender, article)| {
+                let id = ItemId::new(id).unwrap();
+                vectors.insert(id.clone(), Embedding::new(vec![1.0, 0.0], 2).unwrap()).unwrap();
+                let attributes =
+                    Attributes { gender: Some(gender), article_type: Some(article.into()), ..Attributes::default() };
+                Item::new(id.clone(), Some(id.to_string()), None, None, attributes).unwrap()
+            })
+            .collect();
+        ServingCatalog::new(items, &vectors, SearchConfig::default()).unwrap()
+    }
+
+    #[test]
+    fn trending_takes_each_article_type_in_turn_and_two_at_most_whatever_the_gender() {
+        let catalog = shop(&[
+            ("men-shoe", Gender::Men, "Sports Shoes"),
+            ("women-shoe", Gender::Women, "Sports Shoes"),
+            ("boys-shoe", Gender::Boys, "sports shoes"),
+            ("tshirt", Gender::Men, "Tshirts"),
+            ("dress", Gender::Women, "Dresses"),
+            ("second-dress", Gender::Women, "Dresses"),
+        ]);
+        let trending: Vec<(Box<str>, f64)> =
+            ["men-shoe", "women-shoe", "boys-shoe", "dress", "unknown", "second-dress", "tshirt"]
+                .iter()
+                .enumerate()
+                .map(|(i, &id)| (id.into(), 10.0 - i as f64))
+                .collect();
+        let ids: Vec<&str> =
+            catalog.trending_rows(&trending).into_iter().map(|row| catalog.item_at(row).id().as_str()).collect();
+        assert_eq!(ids, ["men-shoe", "dress", "tshirt", "women-shoe", "second-dress"]);
+    }
 }
