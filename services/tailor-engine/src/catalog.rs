@@ -274,17 +274,17 @@ impl ServingCatalog {
     /// The rows of the trending ids, most popular first within each article type, taking one of
     /// each type in turn and at most two of any: a first screen of what is popular that is not a
     /// wall of one kind of item, even when few items trend (the spread follows them). By article
-    /// type alone, not by gender too: the men's, women's, boys' and kids' sports shoes of one
-    /// shelf each made half a first screen of sports shoes.
+    /// type alone, not by gender too: counted apart, men's, women's, boys' and kids' sports shoes
+    /// made half a first screen of sports shoes.
     pub fn trending_rows(&self, trending: &[(Box<str>, f64)]) -> Vec<u32> {
         let matrix = self.matrix();
-        let mut taken: HashMap<String, usize> = HashMap::new();
+        // The matrix's article-type codes ignore case, as the shelves do.
+        let mut taken: HashMap<u32, usize> = HashMap::new();
         let mut rows: Vec<(usize, u32)> = trending
             .iter()
             .filter_map(|(id, _)| matrix.row_of(id))
             .map(|row| {
-                let article_type = self.item_at(row).attributes().article_type.as_deref().unwrap_or("").to_lowercase();
-                let turn = taken.entry(article_type).or_default();
+                let turn = taken.entry(matrix.code(row, FilterField::ArticleType)).or_default();
                 *turn += 1;
                 (*turn, row)
             })
