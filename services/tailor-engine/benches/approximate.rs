@@ -1,16 +1,17 @@
 //! The approximate index against the exact scan on a large synthetic catalogue: build time,
-//! recall@10 and latency percentiles, printed.
+//! recall@k and latency percentiles, printed.
 //!
-//! `cargo bench -p tailor-ranker --bench approximate -- --items 1000000`
-//! `cargo bench -p tailor-ranker --bench approximate -- --vectors $PWD/var/models/v000001/items.safetensors`
+//! `cargo bench -p tailor-engine --bench approximate -- --items 1000000`
+//! `cargo bench -p tailor-engine --bench approximate -- --vectors $PWD/var/models/v000001/items.safetensors`
 //! (cargo runs benches in the crate's directory, hence the absolute path)
 //!
 //! Synthetic items are 128-d unit vectors drawn like a shop's: article types, styles within each
 //! type, and each item a style plus its own noise (`--noise`). A query is a visitor's taste: the
 //! mean of three items of one style, with those three left out of the results. With `--vectors`
 //! the items are a published model's item vectors instead, and a query is three random items.
-//! Every query is answered exactly and approximately; recall@10 is the share of the exact ten the
-//! approximate ten hold.
+//! Every query is answered exactly and approximately; recall@k (`--k`, 10 unless told) is the
+//! share of the exact k the approximate k hold. `--precision f32|f16|i8` and the graph's other
+//! settings as flags compare graphs.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -33,6 +34,8 @@ struct Options {
     vectors: Option<PathBuf>,
     queries: usize,
     noise: f32,
+    /// How many results each query asks for, and recall is counted over.
+    k: usize,
     search: SearchConfig,
 }
 
@@ -42,6 +45,7 @@ fn options() -> Options {
         vectors: None,
         queries: 1_000,
         noise: 0.6,
+        k: 10,
         search: SearchConfig { approximate_above: 0, ..SearchConfig::default() },
     };
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this without it, as a quick
@@ -56,6 +60,12 @@ fn options() -> Options {
             "--vectors" => options.vectors = Some(value().into()),
             "--queries" => options.queries = value().parse().expect("--queries is a count"),
             "--noise" => options.noise = value().parse().expect("--noise is a number"),
+            "--k" => options.k = value().parse().expect("--k is a count"),
+            "--precision" => {
+                let precision = value();
+                options.search.precision = serde_json::from_value(serde_json::Value::String(precision.clone()))
+                    .unwrap_or_else(|_| panic!("--precision is f32, f16 or i8, not {precision}"))
+            }
             "--connectivity" => options.search.connectivity = value().parse().expect("--connectivity is a count"),
             "--expansion-add" => options.search.expansion_add = value().parse().expect("--expansion-add is a count"),
             "--expansion-search" => {
@@ -129,24 +139,31 @@ fn percentiles(latencies: &Histogram<u64>) -> String {
     format!("p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", ms(0.5), ms(0.99), latencies.max() as f64 / 1000.0)
 }
 
-/// Recall@10 and latencies of the approximate search under `filter`, against the exact scan.
-fn compare(name: &str, matrix: &ItemMatrix, search: &MatrixSearch, queries: &[Query], filter: &ResolvedFilter) {
+/// Recall@k and latencies of the approximate search under `filter`, against the exact scan.
+fn compare(
+    name: &str,
+    k: usize,
+    matrix: &ItemMatrix,
+    search: &MatrixSearch,
+    queries: &[Query],
+    filter: &ResolvedFilter,
+) {
     let mut exact_latency = Histogram::<u64>::new(3).unwrap();
     let mut approximate_latency = Histogram::<u64>::new(3).unwrap();
     let (mut found, mut approximate_answers) = (0, 0);
     for query in queries {
         let started = Instant::now();
-        let exact = top_k(matrix, &query.vector, 10, &query.exclude, filter).unwrap();
+        let exact = top_k(matrix, &query.vector, k, &query.exclude, filter).unwrap();
         exact_latency.record(started.elapsed().as_micros() as u64).unwrap();
         let started = Instant::now();
-        let (approximate, method) = search.top_k(matrix, &query.vector, 10, &query.exclude, filter).unwrap();
+        let (approximate, method) = search.top_k(matrix, &query.vector, k, &query.exclude, filter).unwrap();
         approximate_latency.record(started.elapsed().as_micros() as u64).unwrap();
         approximate_answers += usize::from(method == SearchMethod::Approximate);
         found += approximate.iter().filter(|s| exact.contains(s)).count();
     }
     println!(
-        "{name:<24} recall@10 {:.4} ({approximate_answers}/{} answered approximately)\n  exact:       {}\n  approximate: {}",
-        found as f64 / (queries.len() * 10) as f64,
+        "{name:<24} recall@{k} {:.4} ({approximate_answers}/{} answered approximately)\n  exact:       {}\n  approximate: {}",
+        found as f64 / (queries.len() * k) as f64,
         queries.len(),
         percentiles(&exact_latency),
         percentiles(&approximate_latency),
@@ -154,7 +171,7 @@ fn compare(name: &str, matrix: &ItemMatrix, search: &MatrixSearch, queries: &[Qu
 }
 
 /// Approximate searches from every core at once, as the service runs them.
-fn concurrent(matrix: &ItemMatrix, search: &MatrixSearch, queries: &[Query], rounds: usize) {
+fn concurrent(k: usize, matrix: &ItemMatrix, search: &MatrixSearch, queries: &[Query], rounds: usize) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let everything = ResolvedFilter::default();
     let started = Instant::now();
@@ -167,7 +184,7 @@ fn concurrent(matrix: &ItemMatrix, search: &MatrixSearch, queries: &[Query], rou
                     for query in queries.iter().cycle().skip(t).step_by(threads).take(queries.len() * rounds / threads)
                     {
                         let started = Instant::now();
-                        search.top_k(matrix, &query.vector, 10, &query.exclude, everything).unwrap();
+                        search.top_k(matrix, &query.vector, k, &query.exclude, everything).unwrap();
                         latencies.record(started.elapsed().as_micros() as u64).unwrap();
                     }
                     latencies
@@ -214,9 +231,10 @@ fn main() {
     let took: Duration = started.elapsed();
     println!("index built in {:.1} s on {} threads", took.as_secs_f64(), std::thread::available_parallelism().unwrap());
     let filter = |f: AttributeFilter| matrix.resolve(&f).unwrap();
-    compare("no filter", matrix, search, &queries, &ResolvedFilter::default());
+    compare("no filter", options.k, matrix, search, &queries, &ResolvedFilter::default());
     compare(
         "gender (1/2)",
+        options.k,
         matrix,
         search,
         &queries,
@@ -224,10 +242,11 @@ fn main() {
     );
     compare(
         "category (about 1/7)",
+        options.k,
         matrix,
         search,
         &queries,
         &filter(AttributeFilter::default().with(FilterField::Category, "footwear")),
     );
-    concurrent(matrix, search, &queries, 5);
+    concurrent(options.k, matrix, search, &queries, 5);
 }

@@ -208,8 +208,14 @@ impl ServingCatalog {
     pub fn listing(&self, row: u32) -> Option<String> {
         let item = self.item_at(row);
         let colour = item.attributes().colour.as_deref().unwrap_or("");
-        let words = item.title()?.split_whitespace().chain(colour.split_whitespace());
-        Some(words.map(str::to_lowercase).collect::<Vec<_>>().join(" "))
+        let mut listing = String::new();
+        for word in item.title()?.split_whitespace().chain(colour.split_whitespace()) {
+            if !listing.is_empty() {
+                listing.push(' ');
+            }
+            listing.extend(word.chars().flat_map(char::to_lowercase));
+        }
+        Some(listing)
     }
 
     /// A row's value of `field`, lower case; `None` when it has none (or "NA", as some exports

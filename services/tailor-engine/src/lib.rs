@@ -23,5 +23,5 @@ pub use live::{Applied, ItemEvent, LiveCatalogue};
 pub use model::ActiveModel;
 pub use recommend::{Pool, RankingConfig, Reason, Recommendation, Request, Signals, Weights, recommend, taste_from};
 pub use rules::{Boost, MaxPerValue, NO_RULES, Pin, PriceRange, Rules};
-pub use search::{MatrixSearch, SearchConfig, SearchMethod};
+pub use search::{GraphPrecision, MatrixSearch, SearchConfig, SearchMethod};
 pub use serving::Serving;

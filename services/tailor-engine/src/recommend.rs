@@ -258,38 +258,41 @@ impl<'c> Pool<'c> {
             found = search(&exclude)?;
         }
         let query = model.map(|model| model.query(taste).map(|query| (model, query))).transpose()?;
-        // The model's own candidates too: items its user tower ranks high that are not among the
-        // taste's nearest (what shoppers who liked such picks went on to like). Its matrix is
-        // 128-d, so this walk costs half the content one.
-        if let Some((model, query)) = &query {
-            let resolved = model.matrix.resolve(request.filter).map_err(EngineError::bad_input("filter"))?;
-            let searched = model.search.top_k(&model.matrix, query.as_slice(), size, &exclude, &resolved);
-            let (more, method) = searched.map_err(EngineError::bad_input("query"))?;
-            metrics::record_search("model", method);
-            let known: HashSet<u32> = found.iter().map(|f| f.row).collect();
-            let new = more.into_iter().filter(|m| !known.contains(&m.row) && wanted(m));
-            // Rows are shared between the matrices; the content cosine of each is computed here.
-            found.extend(
-                new.map(|m| Scored { row: m.row, score: dot(taste.as_slice(), content.row(m.row)) })
-                    .collect::<Vec<_>>(),
-            );
-        }
         let shared = shared_values(catalog, &liked);
         let agreement = |row: u32| {
             let agreeing = shared.iter().filter(|&&(field, code)| content.code(row, field) == code).count();
             agreeing as f32 / shared.len().max(1) as f32
         };
-        // The content search's scores are the full-precision cosines to the taste.
-        let candidates = found
+        // The content search's scores are the full-precision cosines to the taste; rows are
+        // shared between the matrices.
+        let model_cosine =
+            |row: u32| query.as_ref().map_or(0.0, |(model, query)| dot(query.as_slice(), model.matrix.row(row)));
+        let mut candidates: Vec<Candidate> = found
             .into_iter()
             .map(|Scored { row, score }| Candidate {
                 row,
                 content: score,
-                // Rows are shared between the matrices.
-                model: query.as_ref().map_or(0.0, |(model, query)| dot(query.as_slice(), model.matrix.row(row))),
+                model: model_cosine(row),
                 agreement: agreement(row),
             })
             .collect();
+        // The model's own candidates too: items its user tower ranks high that are not among the
+        // taste's nearest (what shoppers who liked such picks went on to like). Its matrix is
+        // 128-d, so this walk costs less than the content one; its scores are full-precision.
+        if let Some((model, query)) = &query {
+            let resolved = model.matrix.resolve(request.filter).map_err(EngineError::bad_input("filter"))?;
+            let searched = model.search.top_k(&model.matrix, query.as_slice(), size, &exclude, &resolved);
+            let (more, method) = searched.map_err(EngineError::bad_input("query"))?;
+            metrics::record_search("model", method);
+            let known: HashSet<u32> = candidates.iter().map(|c| c.row).collect();
+            let new = more.into_iter().filter(|m| !known.contains(&m.row) && wanted(m));
+            candidates.extend(new.map(|Scored { row, score }| Candidate {
+                row,
+                content: dot(taste.as_slice(), content.row(row)),
+                model: score,
+                agreement: agreement(row),
+            }));
+        }
         Ok(Some(Pool {
             catalog,
             rules: request.rules.clone(),
