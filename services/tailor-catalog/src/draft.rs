@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use tailor_core::{CheckedAttributes, Item, ItemId, Modality, RawAttributes};
+use tailor_core::{CheckedAttributes, ImageRef, Item, ItemId, Modality, RawAttributes};
 
 use crate::images::{ImageSource, Probe, probe};
 use crate::records::Fields;
@@ -61,15 +61,48 @@ impl Draft {
 }
 
 /// An item as an event or an admin request describes it, checked by the rules ingestion applies
-/// to a row: its photo is an absolute path or an http(s) URL.
+/// to a row: its photo is an absolute path or an http(s) URL. `known_photo` is the photo the
+/// catalogue already holds for the item: named again, it is kept without reading its file, so a
+/// change of price or stock costs no disk read.
 pub fn check_item(
     id: &str,
     title: Option<String>,
     description: Option<String>,
     image: Option<String>,
     attributes: RawAttributes,
+    known_photo: Option<&ImageRef>,
 ) -> Result<Accepted, String> {
-    let draft =
-        Draft { id: Some(id.to_owned()), title, description, image: image.map(ImageSource::Declared), attributes };
+    let image = image.map(|reference| match known_photo {
+        Some(known) if known.reference() == reference => ImageSource::Probed(known.clone()),
+        _ => ImageSource::Declared(reference),
+    });
+    let draft = Draft { id: Some(id.to_owned()), title, description, image, attributes };
     draft.validate(Path::new("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use tailor_core::{ImageRef, RawAttributes};
+
+    use super::check_item;
+
+    #[test]
+    fn a_photo_the_catalogue_holds_is_not_read_again_and_any_other_is() {
+        let gone = "/nonexistent/tailor/photo.jpg";
+        let known = ImageRef::File { path: gone.to_owned(), width: 60, height: 80 };
+        let check = |image: &str, known_photo| {
+            check_item("i1", Some("Blue shirt".into()), None, Some(image.into()), RawAttributes::default(), known_photo)
+                .unwrap()
+        };
+        // The same reference: kept as the catalogue holds it, the missing file never looked at.
+        let kept = check(gone, Some(&known));
+        assert_eq!(kept.item.image(), Some(&known));
+        assert!(kept.warnings.is_empty(), "{:?}", kept.warnings);
+        // Another reference, or none known: read, and dropped with a warning when unreadable.
+        for known_photo in [None, Some(&known)] {
+            let other = check("/nonexistent/tailor/other.jpg", known_photo);
+            assert_eq!(other.item.image(), None);
+            assert!(other.warnings.iter().any(|w| w.contains("not found")), "{:?}", other.warnings);
+        }
+    }
 }

@@ -13,6 +13,8 @@ pub(crate) enum ImageSource {
     Conventional(PathBuf),
     /// A path (relative to the source file) or URL the row names: it is expected to exist.
     Declared(String),
+    /// A photo checked before, under the same reference: not read again.
+    Probed(ImageRef),
 }
 
 pub(crate) enum Probe {
@@ -26,6 +28,7 @@ pub(crate) enum Probe {
 pub(crate) fn probe(source: ImageSource, base_dir: &Path) -> Probe {
     match source {
         ImageSource::None => Probe::Absent,
+        ImageSource::Probed(image) => Probe::Found(image),
         ImageSource::Conventional(path) if !path.exists() => Probe::Absent,
         ImageSource::Conventional(path) => probe_file(&path),
         ImageSource::Declared(url) if url.starts_with("http://") || url.starts_with("https://") => {

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use tailor_core::{ImageRef, Item};
-use tailor_engine::Withdrawal;
+use tailor_engine::{ServingCatalog, Withdrawal};
 use tailor_events::{Availability, Event, ItemRemoved, ItemUpsert, WireFormat};
 use tailor_log::{EventLog, Message};
 
@@ -79,8 +79,14 @@ pub struct ItemIn {
 }
 
 impl ItemIn {
-    /// The upsert of item `id`, checked as ingestion checks a row, with what was noticed.
-    fn upsert(self, id: &str, now_ms: i64) -> Result<(ItemUpsert, Vec<String>), String> {
+    /// The upsert of item `id`, checked as ingestion checks a row, with what was noticed;
+    /// `known_photo` as [`tailor_catalog::check_item`] takes it.
+    fn upsert(
+        self,
+        id: &str,
+        now_ms: i64,
+        known_photo: Option<&ImageRef>,
+    ) -> Result<(ItemUpsert, Vec<String>), String> {
         if let Some(at) = self.expires_at_ms {
             tailor_core::check_timestamp(at).map_err(|e| format!("expires_at_ms: {e}"))?;
         }
@@ -110,6 +116,7 @@ impl ItemIn {
             asked.description.clone(),
             asked.image.clone(),
             attributes,
+            known_photo,
         )?;
         // As the catalogue holds it: text tidied, a photo that could not be used dropped.
         let image = checked.item.image().map(image_reference);
@@ -120,6 +127,11 @@ impl ItemIn {
         };
         Ok((upsert, checked.warnings))
     }
+}
+
+/// The photo `catalog` holds for item `id`, checked when the item was applied.
+fn known_photo<'c>(catalog: &'c ServingCatalog, id: &str) -> Option<&'c ImageRef> {
+    catalog.item(id).and_then(Item::image)
 }
 
 fn image_reference(image: &ImageRef) -> String {
@@ -148,8 +160,8 @@ pub async fn put_item(
         return Err(ApiError::InvalidBody(format!("the body names item {:?}, the path {id:?}", item.id)));
     }
     let checked = {
-        let id = id.clone();
-        tokio::task::spawn_blocking(move || item.upsert(&id, tailor_log::now_ms()))
+        let (id, serving) = (id.clone(), service.serving());
+        tokio::task::spawn_blocking(move || item.upsert(&id, tailor_log::now_ms(), known_photo(&serving.catalog, &id)))
     };
     let (upsert, warnings) =
         checked.await.map_err(|e| ApiError::Internal(e.to_string()))?.map_err(ApiError::InvalidItem)?;
@@ -220,7 +232,8 @@ pub async fn post_batch(
     })?;
     // Checking every line reads its photo's header: off the async workers, which serve the
     // recommendations meanwhile.
-    let (events, report) = tokio::task::spawn_blocking(move || check_batch(&body))
+    let serving = service.serving();
+    let (events, report) = tokio::task::spawn_blocking(move || check_batch(&body, &serving.catalog))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     let accepted = append(service, events).await?;
@@ -230,7 +243,7 @@ pub async fn post_batch(
 }
 
 /// The upserts of a batch's valid lines, and the report of the others.
-fn check_batch(body: &[u8]) -> Result<(Vec<Event>, serde_json::Value), ApiError> {
+fn check_batch(body: &[u8], catalog: &ServingCatalog) -> Result<(Vec<Event>, serde_json::Value), ApiError> {
     let text = std::str::from_utf8(body).map_err(|e| ApiError::InvalidBody(format!("not UTF-8: {e}")))?;
     let now = tailor_log::now_ms();
     let (mut events, mut rejected, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
@@ -239,7 +252,7 @@ fn check_batch(body: &[u8]) -> Result<(Vec<Event>, serde_json::Value), ApiError>
         let number = index + 1;
         let parsed = serde_json::from_str::<ItemIn>(line).map_err(|e| e.to_string()).and_then(|item| {
             let id = item.id.clone().ok_or("id is empty")?;
-            item.upsert(&id, now)
+            item.upsert(&id, now, known_photo(catalog, &id))
         });
         match parsed {
             Ok((upsert, noticed)) => {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tailor_core::{Embedding, ItemId};
-use tailor_engine::{ItemEvent, LiveCatalogue, metrics};
+use tailor_core::{Embedding, Item, ItemId};
+use tailor_engine::{ItemEvent, LiveCatalogue, ServingCatalog, metrics};
 use tailor_events::{Event, WireFormat};
 use tailor_log::{EventLog, LogReader, Message, Record, now_ms};
 use tailor_ranker::Service;
@@ -49,13 +49,13 @@ pub fn follow_catalogue(
         // event that came during the vectors' wait for that whole wait.
         let records = items.poll(POLL_BATCH, POLL_TIMEOUT).map_err(tailor_stream::StreamError::from)?;
         let vector_records = item_vectors.poll(POLL_BATCH, Duration::ZERO).map_err(tailor_stream::StreamError::from)?;
-        let dim = service.serving().catalog.matrix().dim();
+        let current = service.serving();
         let mut events = Vec::with_capacity(records.len() + vector_records.len());
         let mut dead_letters = Vec::new();
         for (topic, records) in [(&topics.items, &records), (&topics.item_vectors, &vector_records)] {
             let mut applied = 0;
             for record in records.iter() {
-                match item_event(topics.wire.as_ref(), record, topic == &topics.item_vectors, dim) {
+                match item_event(topics.wire.as_ref(), record, topic == &topics.item_vectors, &current.catalog) {
                     Ok(event) => {
                         applied += 1;
                         events.push(event);
@@ -112,7 +112,13 @@ impl From<tailor_engine::EngineError> for Unchanged {
 }
 
 /// The change a record makes, or why it cannot make one.
-fn item_event(wire: &dyn WireFormat, record: &Record, vectors_topic: bool, dim: usize) -> Result<ItemEvent, String> {
+/// `catalog` is the current one: an item's photo it already holds is not read again.
+fn item_event(
+    wire: &dyn WireFormat,
+    record: &Record,
+    vectors_topic: bool,
+    catalog: &ServingCatalog,
+) -> Result<ItemEvent, String> {
     let key = std::str::from_utf8(&record.message.key).map_err(|_| "the message key is not UTF-8".to_owned())?;
     if record.message.payload.is_empty() && !vectors_topic {
         // A tombstone: the key's item is removed.
@@ -127,6 +133,7 @@ fn item_event(wire: &dyn WireFormat, record: &Record, vectors_topic: bool, dim: 
                 upsert.description.clone(),
                 upsert.image.clone(),
                 upsert.raw_attributes(),
+                catalog.item(&upsert.item_id).and_then(Item::image),
             )
             .map_err(|reason| format!("item {:?}: {reason}", upsert.item_id))?;
             let availability = upsert.availability.unwrap_or_default();
@@ -139,8 +146,8 @@ fn item_event(wire: &dyn WireFormat, record: &Record, vectors_topic: bool, dim: 
         }
         Event::ItemVector(vector) if vectors_topic => {
             let id = ItemId::new(vector.item_id.as_str()).map_err(|e| e.to_string())?;
-            let embedding =
-                Embedding::new(vector.vector, dim).map_err(|e| format!("the vector of {:?}: {e}", vector.item_id))?;
+            let embedding = Embedding::new(vector.vector, catalog.matrix().dim())
+                .map_err(|e| format!("the vector of {:?}: {e}", vector.item_id))?;
             (vector.item_id, ItemEvent::Vector { id, vector: embedding })
         }
         other => return Err(format!("a {} event does not belong on this topic", event_name(&other))),

@@ -115,7 +115,7 @@ pub fn follow_items(
                 continue;
             }
             let attributes = upsert.raw_attributes();
-            match tailor_catalog::check_item(&id, upsert.title, upsert.description, upsert.image, attributes) {
+            match tailor_catalog::check_item(&id, upsert.title, upsert.description, upsert.image, attributes, None) {
                 Ok(accepted) => {
                     contents.insert(id, content);
                     items.push(accepted.item);
