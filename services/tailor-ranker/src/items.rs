@@ -230,8 +230,8 @@ pub async fn post_batch(
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge { limit: MAX_BATCH_BYTES },
         _ => ApiError::InvalidBody(e.body_text()),
     })?;
-    // Checking every line reads its photo's header: off the async workers, which serve the
-    // recommendations meanwhile.
+    // Checking a line reads the header of a photo the catalogue does not hold yet: off the
+    // async workers, which serve the recommendations meanwhile.
     let serving = service.serving();
     let (events, report) = tokio::task::spawn_blocking(move || check_batch(&body, &serving.catalog))
         .await
