@@ -23,8 +23,15 @@ static READERS: LazyLock<HashMap<Fingerprint, GenericDatumReader<'static>>> = La
     REGISTRY
         .known()
         .map(|(fingerprint, known)| {
-            let (_, current) = REGISTRY.current(known.kind);
-            let reader = GenericDatumReader::builder(&known.schema).reader_schema(current).build();
+            let (current_fingerprint, current) = REGISTRY.current(known.kind);
+            let builder = GenericDatumReader::builder(&known.schema);
+            // Resolving a value against the schema that wrote it changes nothing and costs an
+            // allocation per field: only older writers are resolved.
+            let reader = if *fingerprint == current_fingerprint {
+                builder.build()
+            } else {
+                builder.reader_schema(current).build()
+            };
             (*fingerprint, reader.unwrap_or_else(|e| panic!("{} does not resolve: {e}", known.kind.name())))
         })
         .collect()
