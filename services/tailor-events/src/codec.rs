@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use apache_avro::from_value;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
+use apache_avro::{AvroResult, Schema, from_value};
 use serde::de::DeserializeOwned;
 
 use crate::events::{Interaction, ItemRemoved, ItemUpsert, ItemVector, ModelPublished, Retrain};
@@ -23,19 +23,24 @@ static READERS: LazyLock<HashMap<Fingerprint, GenericDatumReader<'static>>> = La
     REGISTRY
         .known()
         .map(|(fingerprint, known)| {
-            let (current_fingerprint, current) = REGISTRY.current(known.kind);
-            let builder = GenericDatumReader::builder(&known.schema);
-            // Resolving a value against the schema that wrote it changes nothing and costs an
-            // allocation per field: only older writers are resolved.
-            let reader = if *fingerprint == current_fingerprint {
-                builder.build()
-            } else {
-                builder.reader_schema(current).build()
-            };
+            let reader = datum_reader(known.kind, &known.schema, *fingerprint);
             (*fingerprint, reader.unwrap_or_else(|e| panic!("{} does not resolve: {e}", known.kind.name())))
         })
         .collect()
 });
+
+/// A reader of what `writer` (of `fingerprint`) wrote, giving values of `kind`'s current schema.
+/// Resolving a value against the schema that wrote it changes nothing and costs an allocation
+/// per field: only other writers are resolved.
+pub(crate) fn datum_reader(
+    kind: Kind,
+    writer: &'static Schema,
+    fingerprint: Fingerprint,
+) -> AvroResult<GenericDatumReader<'static>> {
+    let (current_fingerprint, current) = REGISTRY.current(kind);
+    let builder = GenericDatumReader::builder(writer);
+    if fingerprint == current_fingerprint { builder.build() } else { builder.reader_schema(current).build() }
+}
 
 static WRITERS: LazyLock<HashMap<Kind, GenericDatumWriter<'static>>> = LazyLock::new(|| {
     Kind::ALL

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use apache_avro::Schema;
 use apache_avro::reader::datum::GenericDatumReader;
 
-use crate::codec::{decode_datum, encode_datum};
+use crate::codec::{datum_reader, decode_datum, encode_datum};
 use crate::schemas::{Kind, REGISTRY};
-use crate::{Event, EventError, WireFormat};
+use crate::{Event, EventError, Fingerprint, WireFormat};
 
 const MAGIC: u8 = 0;
 const HEADER_LEN: usize = 5;
@@ -76,11 +76,9 @@ impl Confluent {
             .ok_or_else(|| foreign(format!("record {name:?} is not one of Tailor's events")))?;
         // Leaked on purpose: a process meets a handful of schema versions, and the reader must
         // borrow its writer schema for as long as it is cached.
+        let fingerprint = Fingerprint::of_schema(&text).map_err(|e| foreign(e.to_string()))?;
         let writer: &'static Schema = Box::leak(Box::new(writer));
-        let reader = GenericDatumReader::builder(writer)
-            .reader_schema(REGISTRY.current(kind).1)
-            .build()
-            .map_err(|e| foreign(e.to_string()))?;
+        let reader = datum_reader(kind, writer, fingerprint).map_err(|e| foreign(e.to_string()))?;
         let reader = Arc::new(reader);
         self.readers.write().expect("readers").insert(id, (kind, reader.clone()));
         Ok((kind, reader))
