@@ -74,9 +74,9 @@ impl Confluent {
             .into_iter()
             .find(|&kind| subject(REGISTRY.current(kind).1) == name)
             .ok_or_else(|| foreign(format!("record {name:?} is not one of Tailor's events")))?;
+        let fingerprint = Fingerprint::of_schema(&text).map_err(|e| foreign(e.to_string()))?;
         // Leaked on purpose: a process meets a handful of schema versions, and the reader must
         // borrow its writer schema for as long as it is cached.
-        let fingerprint = Fingerprint::of_schema(&text).map_err(|e| foreign(e.to_string()))?;
         let writer: &'static Schema = Box::leak(Box::new(writer));
         let reader = datum_reader(kind, writer, fingerprint).map_err(|e| foreign(e.to_string()))?;
         let reader = Arc::new(reader);
